@@ -1,0 +1,88 @@
+// Picks the TensorFlow.js backend once per process: CUDA through tfjs-node-gpu, then
+// libtensorflow on the CPU through tfjs-node, then WebAssembly (SIMD), then pure JS.
+// The native packages are optional dependencies (their install downloads libtensorflow),
+// so each is tried with a dynamic import and skipped when it does not load.
+import * as tf from '@tensorflow/tfjs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+export type BackendName = 'tfjs-node-gpu' | 'tfjs-node' | 'wasm' | 'cpu';
+export const BACKEND_ORDER: readonly BackendName[] = ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'];
+
+export interface BackendInfo {
+  name: BackendName;
+  /** tf.getBackend() after selection ('tensorflow', 'wasm' or 'cpu'). */
+  tfBackend: string;
+  /** Threads the backend computes with (1 for wasm in Node: its thread pool does not start there). */
+  threads: number;
+  /** Why earlier candidates were skipped, for logs and the status bar. */
+  skipped: { name: BackendName; reason: string }[];
+}
+
+let selected: BackendInfo | null = null;
+let pending: Promise<BackendInfo> | null = null;
+
+const require = createRequire(import.meta.url);
+
+async function tryBackend(name: BackendName): Promise<{ threads: number }> {
+  switch (name) {
+    case 'tfjs-node-gpu':
+    case 'tfjs-node': {
+      // Both register the 'tensorflow' backend on the shared tfjs-core instance.
+      await import(/* @vite-ignore */ name === 'tfjs-node-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node');
+      if (!(await tf.setBackend('tensorflow'))) throw new Error('tensorflow backend did not initialise');
+      return { threads: (await import('node:os')).cpus().length };
+    }
+    case 'wasm': {
+      const wasm = await import('@tensorflow/tfjs-backend-wasm');
+      const wasmDir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
+      wasm.setWasmPaths(wasmDir + path.sep);
+      if (!(await tf.setBackend('wasm'))) throw new Error('wasm backend did not initialise');
+      return { threads: 1 };
+    }
+    case 'cpu': {
+      if (!(await tf.setBackend('cpu'))) throw new Error('cpu backend did not initialise');
+      return { threads: 1 };
+    }
+  }
+}
+
+/** Chooses the first backend that works, or the one named by `force` / LAMM_BACKEND. Idempotent. */
+export function initBackend(force: string | undefined = process.env.LAMM_BACKEND): Promise<BackendInfo> {
+  if (selected) return Promise.resolve(selected);
+  if (pending) return pending;
+  pending = (async () => {
+    const wanted = force?.trim();
+    if (wanted && !BACKEND_ORDER.includes(wanted as BackendName)) {
+      throw new Error(`LAMM_BACKEND="${wanted}" is not one of ${BACKEND_ORDER.join(', ')}`);
+    }
+    const candidates = wanted ? [wanted as BackendName] : BACKEND_ORDER;
+    const skipped: BackendInfo['skipped'] = [];
+    for (const name of candidates) {
+      try {
+        const { threads } = await tryBackend(name);
+        await tf.ready();
+        selected = { name, tfBackend: tf.getBackend(), threads, skipped };
+        return selected;
+      } catch (err) {
+        skipped.push({ name, reason: firstLine(err) });
+      }
+    }
+    throw new Error(`no TensorFlow.js backend could start: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`);
+  })();
+  pending.catch(() => { pending = null; });
+  return pending;
+}
+
+export function currentBackend(): BackendInfo | null {
+  return selected;
+}
+
+export function describeBackend(info: BackendInfo): string {
+  return `${info.name} (${info.threads} thread${info.threads === 1 ? '' : 's'})`;
+}
+
+function firstLine(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.split('\n')[0].slice(0, 200);
+}

@@ -1,0 +1,14 @@
+// The command table of `lamm`. Each command lives in its own module beside this one and is
+// registered here once; DESIGN §5 fixes names, flags and JSON shapes.
+import type { ParsedArgs } from '../cli';
+
+export interface Command {
+  /** Flags and positionals, shown in `lamm --help`. */
+  usage: string;
+  /** Returns the JSON result (printed whole with --json), or undefined for commands that stream their own output. */
+  run(args: ParsedArgs): Promise<unknown>;
+  /** Human-readable printing without --json; defaults to pretty JSON. */
+  print?(result: any): void;
+}
+
+export const commands: Record<string, Command> = {};

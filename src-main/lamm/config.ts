@@ -1,0 +1,110 @@
+// Every training setting, named once, with the defaults of the released LAMM code (DESIGN §3).
+// The CLI, the service and the worker all pass a partial config through `resolveTrainConfig`.
+
+export type TrainMethod = 'lamm' | 'coop' | 'coop+lamm';
+export const TRAIN_METHODS: readonly TrainMethod[] = ['lamm', 'coop', 'coop+lamm'];
+
+/** `1` (the released code: a plain sum) or `1/K` (the sum scaled by the number of shots). */
+export type WeightConsistencyScale = 'one' | 'inverse-shots';
+
+export interface LossWeights {
+  /** λ_wc: weight of Σ(E−E0)². */
+  wc: number;
+  /** λ_cos: weight of mean(1 − cos(t_y, t0_y)). */
+  cos: number;
+  /** λ_kd: weight of the T²-scaled distillation term. */
+  kd: number;
+  /** Distillation temperature T. */
+  T: number;
+}
+
+export interface TrainConfig {
+  method: TrainMethod;
+  template: string;
+  shots: number;
+  seed: number;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+  /** Epochs at the constant warm-up rate before the cosine schedule takes over. */
+  warmupEpochs: number;
+  warmupLr: number;
+  /** λ_wc is lambdas.wc times 1 or 1/K according to this. */
+  wcScale: WeightConsistencyScale;
+  lambdas: LossWeights;
+  /** Augmented views per training image whose features are cached (view 0 is the centre crop). */
+  views: number;
+  /** Augment every step through the image encoder instead of sampling cached views (GPU only, in practice). */
+  onlineAugment: boolean;
+}
+
+export const DEFAULT_TEMPLATE = 'a photo of a {}.';
+
+export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
+  method: 'lamm',
+  template: DEFAULT_TEMPLATE,
+  shots: 16,
+  seed: 1,
+  epochs: 50,
+  batchSize: 32,
+  lr: 0.002,
+  momentum: 0.9,
+  weightDecay: 5e-4,
+  warmupEpochs: 1,
+  warmupLr: 1e-5,
+  wcScale: 'one',
+  lambdas: { wc: 1, cos: 1, kd: 0.05, T: 2 },
+  views: 8,
+  onlineAugment: false,
+};
+
+export type TrainConfigInput = Partial<Omit<TrainConfig, 'lambdas'>> & { lambdas?: Partial<LossWeights> };
+
+/** Fills defaults and rejects impossible values with a one-line reason. */
+export function resolveTrainConfig(input: TrainConfigInput = {}): TrainConfig {
+  const c: TrainConfig = {
+    ...DEFAULT_TRAIN_CONFIG,
+    ...stripUndefined(input),
+    lambdas: { ...DEFAULT_TRAIN_CONFIG.lambdas, ...stripUndefined(input.lambdas ?? {}) },
+  };
+  if (!TRAIN_METHODS.includes(c.method)) throw new Error(`method "${c.method}" is not one of ${TRAIN_METHODS.join(', ')}`);
+  if ((c.template.match(/\{\}/g) ?? []).length !== 1) throw new Error(`template "${c.template}" must contain "{}" exactly once`);
+  positiveInteger(c.shots, 'shots');
+  positiveInteger(c.epochs, 'epochs');
+  positiveInteger(c.batchSize, 'batchSize');
+  positiveInteger(c.views, 'views');
+  if (!Number.isInteger(c.seed)) throw new Error(`seed must be an integer, got ${c.seed}`);
+  if (!Number.isInteger(c.warmupEpochs) || c.warmupEpochs < 0) throw new Error(`warmupEpochs must be a non-negative integer, got ${c.warmupEpochs}`);
+  for (const key of ['lr', 'warmupLr', 'momentum', 'weightDecay'] as const) nonNegative(c[key], key);
+  for (const key of ['wc', 'cos', 'kd'] as const) nonNegative(c.lambdas[key], `lambdas.${key}`);
+  if (!(c.lambdas.T > 0)) throw new Error(`lambdas.T must be positive, got ${c.lambdas.T}`);
+  if (c.wcScale !== 'one' && c.wcScale !== 'inverse-shots') throw new Error(`wcScale "${c.wcScale}" must be "one" or "inverse-shots"`);
+  return c;
+}
+
+/** The λ's the loss actually uses: λ_wc already scaled by 1 or 1/K. */
+export function effectiveLossWeights(c: TrainConfig): LossWeights {
+  return { ...c.lambdas, wc: c.wcScale === 'inverse-shots' ? c.lambdas.wc / c.shots : c.lambdas.wc };
+}
+
+export function trainsLabels(method: TrainMethod): boolean {
+  return method === 'lamm' || method === 'coop+lamm';
+}
+
+export function trainsContext(method: TrainMethod): boolean {
+  return method === 'coop' || method === 'coop+lamm';
+}
+
+function positiveInteger(v: number, name: string): void {
+  if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive integer, got ${v}`);
+}
+
+function nonNegative(v: number, name: string): void {
+  if (!Number.isFinite(v) || v < 0) throw new Error(`${name} must be a non-negative number, got ${v}`);
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,80 @@
+// LAMM's hierarchical loss (DESIGN §3), as a pure function of tensors so it can be checked
+// against the golden terms and gradient without a trainer around it:
+//   L = CE(z, y) + λ_wc·Σ(E−E0)² + λ_cos·mean_i(1 − cos(t_{y_i}, t0_{y_i})) + λ_kd·T²·mean_i(−Σ_c p_ic·log q_ic)
+// with z = s·f·tᵀ, z0 = s·f·t0ᵀ, p = softmax(z/T) (not detached: the released code lets the
+// gradient flow through the trained side), q = softmax(z0/T).
+// Labels enter as a one-hot matrix, never through gather (which has no gradient on wasm).
+import * as tf from '@tensorflow/tfjs';
+import type { LossWeights } from './config';
+
+export interface LossInputs {
+  /** Text features of the trained prompts [C, P], unnormalised (straight from the text encoder). */
+  textFeatures: tf.Tensor2D;
+  /** Zero-shot text features [C, P] (unnormalised is fine; they are normalised here). Constant. */
+  zeroShotFeatures: tf.Tensor2D;
+  /** Image features [B, P], already L2-normalised. */
+  imageFeatures: tf.Tensor2D;
+  /** One-hot labels [B, C]. */
+  oneHotLabels: tf.Tensor2D;
+  /** Trained label embeddings E and their initial values E0 [C, minLen, D]; null when no label tokens are trained (CoOp). */
+  labelEmbeddings: tf.Tensor3D | null;
+  initialLabelEmbeddings: tf.Tensor3D | null;
+  /** The model's stored (log) logit scale. */
+  logitScale: number;
+}
+
+export interface LossTerms<T = tf.Scalar> {
+  total: T;
+  ce: T;
+  /** Σ(E−E0)², before λ_wc. */
+  wc: T;
+  /** mean(1 − cos(t_y, t0_y)), before λ_cos. */
+  cos: T;
+  /** T²·mean(−Σ p log q), before λ_kd. */
+  kd: T;
+}
+
+export interface LossResult extends LossTerms {
+  /** z = s·f·tᵀ [B, C], for training accuracy. */
+  logits: tf.Tensor2D;
+}
+
+export function l2Normalize(x: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => tf.div(x, tf.sqrt(tf.sum(tf.square(x), 1, true))));
+}
+
+/** Scaled cosine logits s·f·tᵀ for normalised image features f [B,P] and normalised text features t [C,P]. */
+export function cosineLogits(imageFeatures: tf.Tensor2D, normalisedText: tf.Tensor2D, logitScale: number): tf.Tensor2D {
+  return tf.tidy(() => tf.mul(tf.matMul(imageFeatures, normalisedText, false, true), Math.exp(logitScale)));
+}
+
+export function lammLoss(x: LossInputs, w: LossWeights): LossResult {
+  return tf.tidy(() => {
+    const batch = x.imageFeatures.shape[0];
+    const t = l2Normalize(x.textFeatures);
+    const t0 = l2Normalize(x.zeroShotFeatures);
+    const z = cosineLogits(x.imageFeatures, t, x.logitScale);
+    const z0 = cosineLogits(x.imageFeatures, t0, x.logitScale);
+
+    const ce = tf.neg(tf.mean(tf.sum(tf.mul(x.oneHotLabels, tf.logSoftmax(z)), 1))) as tf.Scalar;
+
+    const wc = (x.labelEmbeddings && x.initialLabelEmbeddings
+      ? tf.sum(tf.square(tf.sub(x.labelEmbeddings, x.initialLabelEmbeddings)))
+      : tf.scalar(0)) as tf.Scalar;
+
+    // 1 − cos per class, then averaged over the batch by each sample's class.
+    const oneMinusCos = tf.sub(1, tf.sum(tf.mul(t, t0), 1)); // [C]
+    const cos = tf.div(tf.sum(tf.mul(x.oneHotLabels, oneMinusCos)), batch) as tf.Scalar;
+
+    const p = tf.softmax(tf.div(z, w.T));
+    const logQ = tf.logSoftmax(tf.div(z0, w.T));
+    const kd = tf.mul(w.T * w.T, tf.neg(tf.mean(tf.sum(tf.mul(p, logQ), 1)))) as tf.Scalar;
+
+    const total = tf.addN([ce, tf.mul(w.wc, wc), tf.mul(w.cos, cos), tf.mul(w.kd, kd)]) as tf.Scalar;
+    return { total, ce, wc, cos, kd, logits: z };
+  });
+}
+
+export function oneHot(labels: number[], numClasses: number): tf.Tensor2D {
+  return tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), numClasses).toFloat() as tf.Tensor2D);
+}

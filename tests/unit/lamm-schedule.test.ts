@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { learningRate } from '../../src-main/lamm/schedule';
+import { epochBatches, stepsPerEpoch } from '../../src-main/lamm/sampling';
+import { seededRandom } from '../../src-main/lamm/random';
+import { DEFAULT_TRAIN_CONFIG, effectiveLossWeights, resolveTrainConfig } from '../../src-main/lamm/config';
+
+describe('learning-rate schedule', () => {
+  const c = { lr: 0.002, epochs: 50, warmupEpochs: 1, warmupLr: 1e-5 };
+
+  it('holds the warm-up rate for the first epoch, then follows the cosine from e = 1', () => {
+    expect(learningRate(0, c)).toBe(1e-5);
+    expect(learningRate(1, c)).toBeCloseTo(0.5 * 0.002 * (1 + Math.cos(Math.PI / 50)), 12);
+    expect(learningRate(25, c)).toBeCloseTo(0.001, 12);
+    expect(learningRate(49, c)).toBeCloseTo(0.5 * 0.002 * (1 + Math.cos((49 * Math.PI) / 50)), 12);
+  });
+
+  it('decreases monotonically after the warm-up and stays positive', () => {
+    for (let e = 2; e < 50; e++) {
+      expect(learningRate(e, c)).toBeLessThan(learningRate(e - 1, c));
+      expect(learningRate(e, c)).toBeGreaterThan(0);
+    }
+  });
+
+  it('starts the cosine at the full rate without warm-up', () => {
+    expect(learningRate(0, { ...c, warmupEpochs: 0 })).toBe(0.002);
+  });
+});
+
+describe('epoch sampling', () => {
+  it('visits every image once per epoch, with views in range, in a seeded order', () => {
+    const batches = epochBatches(20, 8, 32, seededRandom(3));
+    expect(batches).toHaveLength(1);
+    expect(batches[0].map((s) => s.image).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(batches[0].every((s) => s.view >= 0 && s.view < 8)).toBe(true);
+    expect(epochBatches(20, 8, 32, seededRandom(3))).toEqual(batches);
+    expect(epochBatches(20, 8, 32, seededRandom(4))).not.toEqual(batches);
+  });
+
+  it('drops the incomplete last batch once there is a full one (drop_last)', () => {
+    const batches = epochBatches(70, 8, 32, seededRandom(1));
+    expect(batches.map((b) => b.length)).toEqual([32, 32]);
+    expect(stepsPerEpoch(70, 32)).toBe(2);
+    expect(stepsPerEpoch(10, 32)).toBe(1);
+    expect(epochBatches(64, 1, 32, seededRandom(1)).map((b) => b.length)).toEqual([32, 32]);
+  });
+
+  it('draws different views across epochs from one generator', () => {
+    const random = seededRandom(7);
+    const a = epochBatches(40, 8, 40, random)[0];
+    const b = epochBatches(40, 8, 40, random)[0];
+    expect(a).not.toEqual(b);
+  });
+});
+
+describe('train config', () => {
+  it('fills the released defaults', () => {
+    const c = resolveTrainConfig({ shots: 4 });
+    expect(c).toMatchObject({ ...DEFAULT_TRAIN_CONFIG, shots: 4 });
+    expect(effectiveLossWeights(c)).toEqual({ wc: 1, cos: 1, kd: 0.05, T: 2 });
+  });
+
+  it('scales λ_wc by 1/K on request and keeps other λ overrides', () => {
+    const c = resolveTrainConfig({ shots: 4, wcScale: 'inverse-shots', lambdas: { kd: 0.1 } });
+    expect(effectiveLossWeights(c)).toEqual({ wc: 0.25, cos: 1, kd: 0.1, T: 2 });
+  });
+
+  it('rejects impossible values with a one-line reason', () => {
+    expect(() => resolveTrainConfig({ shots: 0 })).toThrow(/shots must be a positive integer/);
+    expect(() => resolveTrainConfig({ template: 'a photo' })).toThrow(/\{\}/);
+    expect(() => resolveTrainConfig({ lambdas: { T: 0 } })).toThrow(/lambdas.T/);
+    expect(() => resolveTrainConfig({ method: 'sgd' as never })).toThrow(/method/);
+  });
+});

@@ -3,7 +3,7 @@
 // fresh augmentation (here: one of its V cached views, drawn at random), batches of
 // `batchSize`, the incomplete last batch dropped when there is at least one full batch
 // (Dassl's drop_last rule).
-import { randomInt, shuffleInPlace } from './random';
+import { shuffleInPlace } from '../clip/random';
 
 export interface Sample {
   /** Index into the training set. */
@@ -14,7 +14,7 @@ export interface Sample {
 
 export function epochBatches(numImages: number, views: number, batchSize: number, random: () => number): Sample[][] {
   const order = shuffleInPlace(Array.from({ length: numImages }, (_, i) => i), random);
-  const samples = order.map((image) => ({ image, view: randomInt(random, views) }));
+  const samples = order.map((image) => ({ image, view: Math.floor(random() * views) }));
   const batches: Sample[][] = [];
   for (let start = 0; start < samples.length; start += batchSize) batches.push(samples.slice(start, start + batchSize));
   const dropLast = numImages >= batchSize && batches.length > 0 && batches[batches.length - 1].length < batchSize;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { learningRate } from '../../src-main/lamm/schedule';
 import { epochBatches, stepsPerEpoch } from '../../src-main/lamm/sampling';
-import { seededRandom } from '../../src-main/lamm/random';
+import { mulberry32 as seededRandom } from '../../src-main/clip/random';
 import { DEFAULT_TRAIN_CONFIG, effectiveLossWeights, resolveTrainConfig } from '../../src-main/lamm/config';
 
 describe('learning-rate schedule', () => {

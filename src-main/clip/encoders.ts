@@ -1,0 +1,123 @@
+// CLIP's two towers as pure functions of (weights, config, inputs), as in transformers'
+// modeling_clip: pre-LN transformer blocks, quick_gelu MLPs, causal text attention pooled at
+// EOT, vision class-token pooling. Work is kept in 2-D matMuls where possible (fast on wasm);
+// frozen linears (with a stored [out, in] copy) get custom gradients that are plain matMuls too.
+import * as tf from '@tensorflow/tfjs';
+import type { TextConfig, TowerConfig, VisionConfig } from './config';
+import type { Block, LayerNorm, Linear, TextWeights, VisionWeights } from './weights';
+
+/** Additive mask value for future positions; finite so fully masked rows never produce NaN. */
+const MASKED = -1e9;
+
+/** y = x·wt + b for x [N, in]. */
+export function linear(x: tf.Tensor2D, l: Linear): tf.Tensor2D {
+  const frozenW = l.w;
+  let y: tf.Tensor2D;
+  if (frozenW) {
+    // Frozen weights: the only gradient needed is w.r.t. x, dx = dy·w with w stored as [out, in].
+    const f = tf.customGrad((input: tf.Tensor, save: tf.GradSaveFunc) => {
+      save([]);
+      return { value: tf.matMul(input as tf.Tensor2D, l.wt), gradFunc: (dy: tf.Tensor) => tf.matMul(dy as tf.Tensor2D, frozenW) };
+    }) as (x: tf.Tensor2D) => tf.Tensor2D;
+    y = f(x);
+  } else {
+    y = tf.matMul(x, l.wt);
+  }
+  return l.b ? tf.add(y, l.b) : y;
+}
+
+export function layerNorm(x: tf.Tensor2D, ln: LayerNorm, eps: number): tf.Tensor2D {
+  const { mean, variance } = tf.moments(x, -1, true);
+  const normed = tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, eps)));
+  return tf.add(tf.mul(normed, ln.gamma), ln.beta);
+}
+
+function activation(x: tf.Tensor2D, kind: TowerConfig['hiddenAct']): tf.Tensor2D {
+  if (kind === 'quick_gelu') return tf.mul(x, tf.sigmoid(tf.mul(x, 1.702)));
+  return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.div(x, Math.SQRT2))));
+}
+
+/** Multi-head self-attention over h [B·L, D]; `mask` [L, L] is added to the scores (causal text) or absent (vision). */
+function attention(h: tf.Tensor2D, block: Block, t: TowerConfig, batch: number, len: number, mask?: tf.Tensor2D): tf.Tensor2D {
+  const heads = t.numHeads;
+  const headDim = t.hiddenSize / heads;
+  const split = (x: tf.Tensor2D) => x.reshape([batch, len, heads, headDim]).transpose([0, 2, 1, 3]).reshape([batch * heads, len, headDim]) as tf.Tensor3D;
+  const q = split(tf.mul(linear(h, block.q), headDim ** -0.5));
+  const k = split(linear(h, block.k));
+  const v = split(linear(h, block.v));
+  let scores = tf.matMul(q, k, false, true);
+  if (mask) scores = tf.add(scores, mask);
+  const context = tf.matMul(tf.softmax(scores), v);
+  const merged = context.reshape([batch, heads, len, headDim]).transpose([0, 2, 1, 3]).reshape([batch * len, t.hiddenSize]) as tf.Tensor2D;
+  return linear(merged, block.out);
+}
+
+/** One pre-LN transformer block on h [B·L, D]. */
+function block(h: tf.Tensor2D, b: Block, t: TowerConfig, batch: number, len: number, mask?: tf.Tensor2D): tf.Tensor2D {
+  const afterAttention = tf.add(h, attention(layerNorm(h, b.ln1, t.layerNormEps), b, t, batch, len, mask));
+  const mlp = linear(activation(linear(layerNorm(afterAttention, b.ln2, t.layerNormEps), b.fc1), t.hiddenAct), b.fc2);
+  return tf.add(afterAttention, mlp);
+}
+
+export function causalMask(len: number): tf.Tensor2D {
+  const values = new Float32Array(len * len);
+  for (let i = 0; i < len; i++) for (let j = i + 1; j < len; j++) values[i * len + j] = MASKED;
+  return tf.tensor2d(values, [len, len]);
+}
+
+/** One-hot [B, L] rows picking each row's EOT position: pooling as a masked sum keeps gradients on wasm (no gather gradient there). */
+export function eotSelector(eot: number[], len: number): tf.Tensor2D {
+  const values = new Float32Array(eot.length * len);
+  eot.forEach((pos, row) => {
+    if (!Number.isInteger(pos) || pos < 0 || pos >= len) throw new Error(`EOT position ${pos} is outside a sequence of ${len} tokens`);
+    values[row * len + pos] = 1;
+  });
+  return tf.tensor2d(values, [eot.length, len]);
+}
+
+/**
+ * Text features [B, P] from input token embeddings [B, L, D]. Under the causal mask a position
+ * never sees later ones, so any L that covers every row's EOT gives the same result as 77.
+ */
+export function textForward(w: TextWeights, cfg: TextConfig, embeds: tf.Tensor3D, eot: number[]): tf.Tensor2D {
+  const [batch, len, width] = embeds.shape;
+  if (len > cfg.maxPositions) throw new Error(`text of ${len} tokens exceeds the model's ${cfg.maxPositions} positions`);
+  if (eot.length !== batch) throw new Error(`expected ${batch} EOT positions, got ${eot.length}`);
+  const positions = tf.slice(w.positionEmbedding, [0, 0], [len, width]);
+  let h = tf.add(embeds, positions).reshape([batch * len, width]) as tf.Tensor2D;
+  const mask = causalMask(len);
+  for (const b of w.blocks) h = block(h, b, cfg, batch, len, mask);
+  // LayerNorm is per token, so pooling first and normalising the B pooled rows is exact and cheaper.
+  const pooled = tf.sum(tf.mul(h.reshape([batch, len, width]), eotSelector(eot, len).expandDims(2)), 1) as tf.Tensor2D;
+  return linear(layerNorm(pooled, w.finalLn, cfg.layerNormEps), w.projection);
+}
+
+/** Cuts HWC pixels [B, H, W, C] into flattened patches [B·N, p·p·C], (row, col, channel) order. */
+export function patchify(pixels: tf.Tensor4D, patch: number): tf.Tensor2D {
+  const [batch, height, width, channels] = pixels.shape;
+  const gh = height / patch;
+  const gw = width / patch;
+  return pixels
+    .reshape([batch * gh, patch, gw, patch * channels])
+    .transpose([0, 2, 1, 3])
+    .reshape([batch * gh * gw, patch * patch * channels]) as tf.Tensor2D;
+}
+
+/** Image features [B, P] from preprocessed pixels [B, H, W, C] at the model's image size. */
+export function visionForward(w: VisionWeights, cfg: VisionConfig, pixels: tf.Tensor4D): tf.Tensor2D {
+  const [batch, height, width, channels] = pixels.shape;
+  if (height !== cfg.imageSize || width !== cfg.imageSize || channels !== cfg.numChannels) {
+    throw new Error(`images must be ${cfg.imageSize}×${cfg.imageSize}×${cfg.numChannels}, got ${height}×${width}×${channels}`);
+  }
+  const d = cfg.hiddenSize;
+  const patches = (cfg.imageSize / cfg.patchSize) ** 2;
+  const len = patches + 1;
+  // The conv patch embedding is exact as a matMul because stride equals kernel size.
+  const patchEmbeds = linear(patchify(pixels, cfg.patchSize), w.patchEmbedding).reshape([batch, patches, d]);
+  const cls = tf.broadcastTo(w.classEmbedding.reshape([1, 1, d]), [batch, 1, d]);
+  const tokens = tf.add(tf.concat([cls, patchEmbeds], 1), w.positionEmbedding);
+  let h = layerNorm(tokens.reshape([batch * len, d]) as tf.Tensor2D, w.preLn, cfg.layerNormEps);
+  for (const b of w.blocks) h = block(h, b, cfg, batch, len);
+  const clsOut = tf.slice(h.reshape([batch, len, d]), [0, 0, 0], [batch, 1, d]).reshape([batch, d]) as tf.Tensor2D;
+  return linear(layerNorm(clsOut, w.postLn, cfg.layerNormEps), w.projection);
+}

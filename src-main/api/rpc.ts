@@ -55,8 +55,8 @@ export function errorMessage(err: unknown): string {
 export async function dispatch(handlers: LammHandlers, msg: RequestMessage): Promise<ResponseMessage> {
   if (!isMethodName(msg.method)) return { type: 'response', id: msg.id, ok: false, error: `unknown method "${String(msg.method)}"` };
   try {
-    const handler = handlers[msg.method] as (params: unknown) => unknown;
-    const result = await handler(msg.params);
+    const handler = handlers[msg.method] as (this: LammHandlers, params: unknown) => unknown;
+    const result = await handler.call(handlers, msg.params);
     return { type: 'response', id: msg.id, ok: true, result: result ?? null };
   } catch (err) {
     return { type: 'response', id: msg.id, ok: false, error: errorMessage(err) };

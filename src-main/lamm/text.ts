@@ -1,0 +1,56 @@
+// The one place training encodes prompts. Input embeddings are built by concatenation along the
+// sequence axis, [SOT] [context] [label tokens E] [frozen rest], never by scatter/gather (they
+// have no gradients on wasm): only E (LAMM) and/or the context (CoOp) carry gradients.
+// Rows are padded to the longest prompt of the task, not 77: under the causal mask and EOT
+// pooling the padding never reaches a feature. (Speed-ups such as caching the template prefix's
+// keys/values belong in `encode`, which every caller goes through.)
+import * as tf from '@tensorflow/tfjs';
+import type { ClipModel } from '../clip/types';
+import type { LabelTokenSetup } from './prompts';
+
+export class PromptEncoder {
+  /** E0 [C, minLen, D]: the frozen token embeddings of each class's first minLen name tokens. */
+  readonly initialLabels: tf.Tensor3D;
+  /** The template words before the label [labelStart−1, D]: CoOp's context initialisation. */
+  readonly initialContext: tf.Tensor2D;
+  private readonly sot: tf.Tensor3D;
+  /** Frozen embeddings after the trained tokens, padded to a common length [C, Lrest, D]. */
+  private readonly rest: tf.Tensor3D;
+
+  constructor(private readonly model: ClipModel, readonly setup: LabelTokenSetup) {
+    const { promptIds, labelStart, minLen, labelTokenIds } = setup;
+    const classes = promptIds.length;
+    const width = model.tokenEmbedding.shape[1];
+    const rows = (ids: number[]) => tf.gather(model.tokenEmbedding, tf.tensor1d(ids, 'int32'));
+    const restStart = labelStart + minLen;
+    const restLen = Math.max(...promptIds.map((ids) => ids.length)) - restStart;
+    // Pad with each prompt's own EOT id: whatever sits after EOT is never attended to from it.
+    const restIds = promptIds.flatMap((ids) => {
+      const rest = ids.slice(restStart);
+      return [...rest, ...new Array<number>(restLen - rest.length).fill(ids[ids.length - 1])];
+    });
+    this.sot = tf.tidy(() => rows([promptIds[0][0]]).reshape([1, 1, width]));
+    this.initialContext = tf.tidy(() => rows(promptIds[0].slice(1, labelStart)) as tf.Tensor2D);
+    this.initialLabels = tf.tidy(() => rows(labelTokenIds.flat()).reshape([classes, minLen, width]));
+    this.rest = tf.tidy(() => rows(restIds).reshape([classes, restLen, width]));
+  }
+
+  get classes(): number {
+    return this.setup.promptIds.length;
+  }
+
+  /** Projected, unnormalised text features [C, P] with label tokens `labels` [C, minLen, D] and template context `context` [n, D]. */
+  encode(labels: tf.Tensor3D = this.initialLabels, context: tf.Tensor2D = this.initialContext): tf.Tensor2D {
+    return tf.tidy(() => {
+      const c = this.classes;
+      const width = labels.shape[2];
+      const head = tf.concat([this.sot, context.expandDims(0) as tf.Tensor3D], 1);
+      const embeds = tf.concat([tf.tile(head, [c, 1, 1]), labels, this.rest], 1);
+      return this.model.encodeTextEmbeddings(embeds.reshape([c, -1, width]) as tf.Tensor3D, this.setup.eot);
+    });
+  }
+
+  dispose(): void {
+    tf.dispose([this.sot, this.initialContext, this.initialLabels, this.rest]);
+  }
+}

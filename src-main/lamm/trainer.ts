@@ -1,0 +1,189 @@
+// The training loop shared by LAMM, CoOp and CoOp+LAMM (DESIGN §3): trainable label tokens E
+// and/or a trainable template context, SGD with momentum and weight decay (PyTorch semantics),
+// a warm-up epoch then cosine, seeded batches over the training images' augmented views.
+// It knows nothing of the project store: features arrive through `TrainingData`.
+import * as tf from '@tensorflow/tfjs';
+import { mulberry32 } from '../clip/random';
+import type { ClipModel } from '../clip/types';
+import { throwIfCancelled, type JobContext } from '../jobs/context';
+import { effectiveLossWeights, trainsContext, trainsLabels, type LossWeights, type TrainConfig } from './config';
+import { l2Normalize, lammLoss, oneHot, type LossTerms } from './loss';
+import type { LabelTokenSetup } from './prompts';
+import { epochBatches, stepsPerEpoch, type Sample } from './sampling';
+import { learningRate } from './schedule';
+import { PromptEncoder } from './text';
+
+export interface TrainingData {
+  /** Class index of each training image. */
+  labels: number[];
+  /** L2-normalised image features [samples.length, P] of one batch (a cached view, or a fresh augmentation). The trainer disposes it. */
+  batchFeatures(samples: Sample[]): tf.Tensor2D | Promise<tf.Tensor2D>;
+}
+
+export interface StepEvent {
+  epoch: number;
+  step: number;
+  steps: number;
+  lr: number;
+  terms: LossTerms<number>;
+  /** Accuracy on this batch. */
+  trainAccuracy: number;
+}
+
+export interface EpochSummary {
+  epoch: number;
+  lr: number;
+  /** Each term averaged over the epoch's steps. */
+  terms: LossTerms<number>;
+  trainAccuracy: number;
+  seconds: number;
+}
+
+export interface TrainHooks {
+  ctx?: JobContext;
+  onStep?(e: StepEvent): void;
+  onEpoch?(e: EpochSummary): void;
+}
+
+export interface TrainedPrompts {
+  /** Learned label embeddings E [C, minLen, D] (equal to E0 for CoOp). */
+  labelEmbeddings: Float32Array;
+  /** E0 [C, minLen, D]. */
+  initialLabelEmbeddings: Float32Array;
+  /** Learned context [n, D] (CoOp, CoOp+LAMM), else null. */
+  context: Float32Array | null;
+  /** Normalised text features of the trained prompts [C, P]: the classifier. */
+  textFeatures: Float32Array;
+  /** Normalised zero-shot text features [C, P] (template, E0). */
+  zeroShotFeatures: Float32Array;
+  history: EpochSummary[];
+  /** Seconds spent per training step, on average. */
+  secondsPerStep: number;
+}
+
+/** The λ's a method trains with: CoOp is plain cross-entropy (the released CoOp), the LAMM methods use the hierarchical loss. */
+export function lossWeightsFor(config: TrainConfig): LossWeights {
+  const w = effectiveLossWeights(config);
+  return config.method === 'coop' ? { ...w, wc: 0, cos: 0, kd: 0 } : w;
+}
+
+/** SGD with momentum and L2 weight decay as torch.optim.SGD (dampening 0, no Nesterov). */
+class Sgd {
+  private readonly buffers = new Map<string, tf.Variable>();
+  constructor(private readonly momentum: number, private readonly weightDecay: number) {}
+
+  step(params: tf.Variable[], grads: tf.NamedTensorMap, lr: number): void {
+    tf.tidy(() => {
+      for (const p of params) {
+        const d = tf.add(grads[p.name], tf.mul(p, this.weightDecay));
+        const buf = this.buffers.get(p.name);
+        const next = buf ? tf.add(tf.mul(buf, this.momentum), d) : d;
+        if (buf) buf.assign(next);
+        else this.buffers.set(p.name, tf.variable(next, false));
+        p.assign(tf.sub(p, tf.mul(next, lr)));
+      }
+    });
+  }
+
+  dispose(): void {
+    tf.dispose([...this.buffers.values()]);
+  }
+}
+
+function zeroTerms(): LossTerms<number> {
+  return { total: 0, ce: 0, wc: 0, cos: 0, kd: 0 };
+}
+
+const TERM_NAMES = ['total', 'ce', 'wc', 'cos', 'kd'] as const;
+
+export async function trainPrompts(model: ClipModel, setup: LabelTokenSetup, config: TrainConfig, data: TrainingData, hooks: TrainHooks = {}): Promise<TrainedPrompts> {
+  const classes = setup.promptIds.length;
+  const imageCount = data.labels.length;
+  if (imageCount === 0) throw new Error('there are no training images');
+  const weights = lossWeightsFor(config);
+  const encoder = new PromptEncoder(model, setup);
+  const sgd = new Sgd(config.momentum, config.weightDecay);
+  const labelVar = trainsLabels(config.method) ? tf.variable(encoder.initialLabels, true) : null;
+  const contextVar = trainsContext(config.method) ? tf.variable(encoder.initialContext, true) : null;
+  if (contextVar && contextVar.shape[0] === 0) throw new Error(`template "${setup.template}" has no words before {} for CoOp to learn as context`);
+  const params = [labelVar, contextVar].filter((v): v is tf.Variable => v !== null);
+  const zeroShot = tf.tidy(() => l2Normalize(encoder.encode()));
+  const random = mulberry32(config.seed);
+  const history: EpochSummary[] = [];
+  const steps = stepsPerEpoch(imageCount, config.batchSize);
+  let stepSeconds = 0;
+  let stepCount = 0;
+  try {
+    for (let epoch = 0; epoch < config.epochs; epoch++) {
+      const started = performance.now();
+      const lr = learningRate(epoch, config);
+      const sums = zeroTerms();
+      let right = 0;
+      let seen = 0;
+      const batches = epochBatches(imageCount, config.views, config.batchSize, random);
+      for (let step = 0; step < batches.length; step++) {
+        // Yield to the event loop so a cancel message can arrive between steps.
+        await new Promise((resolve) => setImmediate(resolve));
+        throwIfCancelled(hooks.ctx);
+        const stepStarted = performance.now();
+        const batch = batches[step];
+        const batchLabels = batch.map((s) => data.labels[s.image]);
+        const features = await data.batchFeatures(batch);
+        const y = oneHot(batchLabels, classes);
+        let kept: tf.Tensor[] = [];
+        const { grads, value } = tf.variableGrads(() => {
+          const r = lammLoss({
+            textFeatures: encoder.encode(labelVar ?? undefined, contextVar ?? undefined),
+            zeroShotFeatures: zeroShot,
+            imageFeatures: features,
+            oneHotLabels: y,
+            labelEmbeddings: labelVar,
+            initialLabelEmbeddings: encoder.initialLabels,
+            logitScale: model.logitScale,
+          }, weights);
+          kept = [tf.stack([r.total, r.ce, r.wc, r.cos, r.kd]), tf.argMax(r.logits, 1)].map((t) => tf.keep(t));
+          return r.total;
+        }, params);
+        sgd.step(params, grads, lr);
+        const termValues = kept[0].dataSync();
+        const predicted = kept[1].dataSync();
+        tf.dispose([...kept, value, ...Object.values(grads), features, y]);
+
+        const terms = Object.fromEntries(TERM_NAMES.map((k, i) => [k, termValues[i]])) as unknown as LossTerms<number>;
+        for (const k of TERM_NAMES) sums[k] += terms[k];
+        const batchRight = batchLabels.filter((label, i) => predicted[i] === label).length;
+        right += batchRight;
+        seen += batch.length;
+        stepSeconds += (performance.now() - stepStarted) / 1000;
+        stepCount++;
+        hooks.onStep?.({ epoch, step, steps, lr, terms, trainAccuracy: batchRight / batch.length });
+        hooks.ctx?.progress({ stage: 'train', done: epoch * steps + step + 1, total: config.epochs * steps, message: `epoch ${epoch + 1}/${config.epochs} loss ${terms.total.toFixed(4)}` });
+      }
+      const summary: EpochSummary = {
+        epoch,
+        lr,
+        terms: Object.fromEntries(TERM_NAMES.map((k) => [k, sums[k] / batches.length])) as unknown as LossTerms<number>,
+        trainAccuracy: right / seen,
+        seconds: (performance.now() - started) / 1000,
+      };
+      history.push(summary);
+      hooks.onEpoch?.(summary);
+    }
+    const finalFeatures = tf.tidy(() => l2Normalize(encoder.encode(labelVar ?? undefined, contextVar ?? undefined)));
+    const result: TrainedPrompts = {
+      labelEmbeddings: (labelVar ?? encoder.initialLabels).dataSync().slice() as Float32Array,
+      initialLabelEmbeddings: encoder.initialLabels.dataSync().slice() as Float32Array,
+      context: contextVar ? (contextVar.dataSync().slice() as Float32Array) : null,
+      textFeatures: finalFeatures.dataSync().slice() as Float32Array,
+      zeroShotFeatures: zeroShot.dataSync().slice() as Float32Array,
+      history,
+      secondsPerStep: stepCount ? stepSeconds / stepCount : 0,
+    };
+    finalFeatures.dispose();
+    return result;
+  } finally {
+    sgd.dispose();
+    tf.dispose([zeroShot, ...params]);
+    encoder.dispose();
+  }
+}

@@ -15,11 +15,11 @@ export function linear(x: tf.Tensor2D, l: Linear): tf.Tensor2D {
   let y: tf.Tensor2D;
   if (frozenW) {
     // Frozen weights: the only gradient needed is w.r.t. x, dx = dy·w with w stored as [out, in].
-    const f = tf.customGrad((input: tf.Tensor, save: tf.GradSaveFunc) => {
-      save([]);
-      return { value: tf.matMul(input as tf.Tensor2D, l.wt), gradFunc: (dy: tf.Tensor) => tf.matMul(dy as tf.Tensor2D, frozenW) };
-    }) as (x: tf.Tensor2D) => tf.Tensor2D;
-    y = f(x);
+    const f = tf.customGrad((...inputs) => {
+      const input = inputs[0] as tf.Tensor2D;
+      return { value: tf.matMul(input, l.wt), gradFunc: (dy: tf.Tensor) => tf.matMul(dy as tf.Tensor2D, frozenW) };
+    });
+    y = f(x) as tf.Tensor2D;
   } else {
     y = tf.matMul(x, l.wt);
   }
@@ -54,7 +54,7 @@ function attention(h: tf.Tensor2D, block: Block, t: TowerConfig, batch: number, 
 
 /** One pre-LN transformer block on h [B·L, D]. */
 function block(h: tf.Tensor2D, b: Block, t: TowerConfig, batch: number, len: number, mask?: tf.Tensor2D): tf.Tensor2D {
-  const afterAttention = tf.add(h, attention(layerNorm(h, b.ln1, t.layerNormEps), b, t, batch, len, mask));
+  const afterAttention: tf.Tensor2D = tf.add(h, attention(layerNorm(h, b.ln1, t.layerNormEps), b, t, batch, len, mask));
   const mlp = linear(activation(linear(layerNorm(afterAttention, b.ln2, t.layerNormEps), b.fc1), t.hiddenAct), b.fc2);
   return tf.add(afterAttention, mlp);
 }

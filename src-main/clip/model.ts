@@ -83,7 +83,7 @@ export function createClipModel(parts: Parts): ClipModel {
       alive();
       const { rows, len, eot } = padTokenRows(ids, parts.tokenizer.eot, config.text.maxPositions);
       return tf.tidy(() => {
-        const embeds = tf.gather(weights.text.tokenEmbedding, tf.tensor2d(rows, [ids.length, len], 'int32')) as tf.Tensor3D;
+        const embeds = tf.gather(weights.text.tokenEmbedding, tf.tensor2d(rows, [ids.length, len], 'int32')) as unknown as tf.Tensor3D;
         return textForward(weights.text, config.text, embeds, eot);
       });
     },

@@ -191,7 +191,9 @@ export function buildWeights(tensors: Map<string, SafeTensor>, config: ClipConfi
 /** Every tensor held by the weights (for dispose and for optimisers). */
 export function weightTensors(w: ClipWeights): tf.Tensor[] {
   const out: tf.Tensor[] = [];
-  const lin = (l: Linear) => out.push(...[l.wt, l.w, l.b].filter((t): t is tf.Tensor => !!t));
+  const lin = (l: Linear) => {
+    for (const t of [l.wt, l.w, l.b]) if (t) out.push(t);
+  };
   const ln = (l: LayerNorm) => out.push(l.gamma, l.beta);
   const blocks = (bs: Block[]) => bs.forEach((b) => { ln(b.ln1); lin(b.q); lin(b.k); lin(b.v); lin(b.out); ln(b.ln2); lin(b.fc1); lin(b.fc2); });
   out.push(w.text.tokenEmbedding, w.text.positionEmbedding);

@@ -1,6 +1,8 @@
 // The command table of `lamm`. Each command lives in its own module beside this one and is
 // registered here once; DESIGN §5 fixes names, flags and JSON shapes.
 import type { ParsedArgs } from '../cli';
+import { embedImage, embedText, tokenize } from './clip';
+import { serve } from './serve';
 
 export interface Command {
   /** Flags and positionals, shown in `lamm --help`. */
@@ -11,4 +13,9 @@ export interface Command {
   print?(result: any): void;
 }
 
-export const commands: Record<string, Command> = {};
+export const commands: Record<string, Command> = {
+  tokenize,
+  'embed-text': embedText,
+  'embed-image': embedImage,
+  serve,
+};

@@ -1,0 +1,177 @@
+// The CLIP engine on generated model folders: loading, malformed folders, shapes, exactness of
+// prompt truncation and frozen-layer gradients, and no tensor leaks.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadClip } from '../../src-main/clip/model';
+import type { ClipModel } from '../../src-main/clip/types';
+import { parseSafetensors, readSafetensorsHeader, encodeSafetensors } from '../../src-main/clip/safetensors';
+import { TINY_SPEC, writeSyntheticClip } from '../../src-main/clip/synthetic';
+import { maxAbsDiff } from '../helpers/golden';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lamm-clip-'));
+const goodDir = path.join(tmp, 'good');
+writeSyntheticClip(goodDir, { ...TINY_SPEC, seed: 7 });
+
+/** A copy of the good folder with one change, for the malformed-model cases. */
+function variant(name: string, change: (dir: string) => void): string {
+  const dir = path.join(tmp, name);
+  fs.cpSync(goodDir, dir, { recursive: true });
+  change(dir);
+  return dir;
+}
+
+function rewriteWeights(dir: string, edit: (t: Record<string, { shape: number[]; data: Float32Array }>) => void, dtype: 'F32' | 'F16' = 'F32') {
+  const file = path.join(dir, 'model.safetensors');
+  const { tensors } = parseSafetensors(fs.readFileSync(file), file);
+  const plain = Object.fromEntries([...tensors].map(([k, v]) => [k, { shape: v.shape, data: v.data }]));
+  edit(plain);
+  fs.writeFileSync(file, encodeSafetensors(plain, {}, dtype));
+}
+
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+describe('safetensors', () => {
+  it('round-trips F32 and converts F16 and BF16 to float32', () => {
+    const data = new Float32Array([0, 1, -2.5, 65504, 1e-3, 3.140625]);
+    const f32 = parseSafetensors(encodeSafetensors({ x: { shape: [2, 3], data } }), 'f32').tensors.get('x')!;
+    expect(Array.from(f32.data)).toEqual(Array.from(data));
+    const f16 = parseSafetensors(encodeSafetensors({ x: { shape: [2, 3], data } }, {}, 'F16'), 'f16').tensors.get('x')!;
+    expect(f16.dtype).toBe('F16');
+    expect(maxAbsDiff(f16.data, data)).toBeLessThan(1e-3);
+
+    // BF16 is the top half of a float32: build one by hand.
+    const values = [1, -2, 0.5, 3.140625];
+    const header = Buffer.from(JSON.stringify({ y: { dtype: 'BF16', shape: [4], data_offsets: [0, 8] } }));
+    const buf = Buffer.alloc(8 + header.length + 8);
+    buf.writeBigUInt64LE(BigInt(header.length), 0);
+    header.copy(buf, 8);
+    const f = new Float32Array(values);
+    const u = new Uint32Array(f.buffer);
+    u.forEach((bits, i) => buf.writeUInt16LE(bits >>> 16, 8 + header.length + 2 * i));
+    expect(Array.from(parseSafetensors(buf, 'bf16').tensors.get('y')!.data)).toEqual(values);
+  });
+
+  it('rejects truncated files and bad headers with one-line errors', () => {
+    const good = encodeSafetensors({ x: { shape: [4], data: new Float32Array(4) } });
+    expect(() => readSafetensorsHeader(good.subarray(0, 5), 'm')).toThrow(/truncated/);
+    expect(() => readSafetensorsHeader(good.subarray(0, good.length - 4), 'm')).toThrow(/truncated/);
+    const badLen = Buffer.from(good);
+    badLen.writeBigUInt64LE(1n << 40n, 0);
+    expect(() => readSafetensorsHeader(badLen, 'm')).toThrow(/bad header length/);
+    const badJson = Buffer.from(good);
+    badJson.write('!', 8);
+    expect(() => readSafetensorsHeader(badJson, 'm')).toThrow(/not valid JSON/);
+  });
+});
+
+describe('loadClip: malformed folders fail with one clear line', () => {
+  const cases: [string, (dir: string) => void, RegExp][] = [
+    ['no config', (d) => fs.rmSync(path.join(d, 'config.json')), /config\.json is missing/],
+    ['config not JSON', (d) => fs.writeFileSync(path.join(d, 'config.json'), '{oops'), /config\.json is not valid JSON/],
+    ['no weights', (d) => fs.rmSync(path.join(d, 'model.safetensors')), /model\.safetensors is missing/],
+    ['truncated weights', (d) => { const f = path.join(d, 'model.safetensors'); fs.truncateSync(f, fs.statSync(f).size - 100); }, /truncated/],
+    ['garbage weights', (d) => fs.writeFileSync(path.join(d, 'model.safetensors'), 'not a model at all'), /safetensors/],
+    ['missing tensor', (d) => rewriteWeights(d, (t) => delete t['text_model.final_layer_norm.weight']), /missing tensor "text_model\.final_layer_norm\.weight"/],
+    ['shape disagrees with config', (d) => {
+      const cfg = JSON.parse(fs.readFileSync(path.join(d, 'config.json'), 'utf8'));
+      cfg.text_config.intermediate_size = 100;
+      fs.writeFileSync(path.join(d, 'config.json'), JSON.stringify(cfg));
+    }, /has shape \[128,32\] but config\.json implies \[100,32\]/],
+    ['no vocab', (d) => fs.rmSync(path.join(d, 'vocab.json')), /vocab\.json/],
+  ];
+  for (const [name, change, message] of cases) {
+    it(name, async () => {
+      const dir = variant(name.replace(/\W+/g, '-'), change);
+      const err = await loadClip(dir).then(() => null, (e: Error) => e);
+      expect(err?.message).toMatch(message);
+      expect(err?.message).not.toContain('\n');
+    });
+  }
+  it('a folder that does not exist', async () => {
+    await expect(loadClip(path.join(tmp, 'nope'))).rejects.toThrow(/model folder not found/);
+  });
+});
+
+describe('loadClip on a valid folder', () => {
+  let model: ClipModel;
+  beforeAll(async () => {
+    model = await loadClip(goodDir);
+  });
+  afterAll(() => model.dispose());
+
+  it('has the configured shapes', async () => {
+    expect(model.tokenEmbedding.shape).toEqual([514, 32]);
+    const t = model.encodeText([[512, 10, 11, 513], [512, 513]]);
+    expect(t.shape).toEqual([2, 16]);
+    t.dispose();
+    const pixels = tf.randomNormal([3, 32, 32, 3]) as tf.Tensor4D;
+    const v = model.encodeImages(pixels);
+    expect(v.shape).toEqual([3, 16]);
+    tf.dispose([pixels, v]);
+    expect(model.weightsSha256).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('prompts cut to the longest row give the same features as 77 tokens', async () => {
+    const rows = [[512, 40, 41, 42, 513], [512, 99, 513]];
+    const cut = model.encodeText(rows);
+    const full = model.encodeText(rows.map((r) => [...r, ...new Array(77 - r.length).fill(513)]));
+    expect(maxAbsDiff(await cut.data(), await full.data())).toBeLessThan(1e-5);
+    tf.dispose([cut, full]);
+  });
+
+  it('frozen-layer custom gradients equal plain autodiff', async () => {
+    const plain = await loadClip(goodDir, { textInputGradients: false });
+    const ids = [[512, 60, 61, 513], [512, 70, 513, 513]];
+    const eot = [3, 2];
+    const embeds = tf.tidy(() => tf.gather(model.tokenEmbedding, tf.tensor2d(ids, [2, 4], 'int32')) as unknown as tf.Tensor3D);
+    const target = tf.randomNormal([2, 16]);
+    const grad = (m: ClipModel) => tf.grad((e: tf.Tensor) => tf.sum(tf.mul(m.encodeTextEmbeddings(e as tf.Tensor3D, eot), target)))(embeds);
+    const a = grad(model);
+    const b = grad(plain);
+    const scale = tf.max(tf.abs(b)).dataSync()[0];
+    expect(scale).toBeGreaterThan(0);
+    expect(maxAbsDiff(await a.data(), await b.data()) / scale).toBeLessThan(1e-5);
+    tf.dispose([embeds, target, a, b]);
+    plain.dispose();
+  });
+
+  it('accepts logit_scale of shape [1] and F16 weights', async () => {
+    const dir = variant('f16', (d) => rewriteWeights(d, (t) => { t.logit_scale = { shape: [1], data: t.logit_scale.data }; }, 'F16'));
+    const half = await loadClip(dir);
+    expect(half.logitScale).toBeCloseTo(model.logitScale, 2);
+    const a = half.encodeText([[512, 5, 513]]);
+    const b = model.encodeText([[512, 5, 513]]);
+    expect(maxAbsDiff(await a.data(), await b.data())).toBeLessThan(2e-2);
+    tf.dispose([a, b]);
+    half.dispose();
+  });
+
+  it('leaks no tensors across repeated calls', async () => {
+    const once = async () => {
+      const t = model.encodeText([[512, 1, 2, 513]]);
+      await t.data();
+      t.dispose();
+      const px = tf.zeros([1, 32, 32, 3]) as tf.Tensor4D;
+      const v = model.encodeImages(px);
+      await v.data();
+      tf.dispose([px, v]);
+      const e = tf.zeros([1, 3, 32]) as tf.Tensor3D;
+      const g = tf.grad((x: tf.Tensor) => tf.sum(model.encodeTextEmbeddings(x as tf.Tensor3D, [2])))(e);
+      await g.data();
+      tf.dispose([e, g]);
+    };
+    await once();
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) await once();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('refuses use after dispose', async () => {
+    const m = await loadClip(goodDir);
+    m.dispose();
+    expect(() => m.encodeText([[512, 513]])).toThrow(/disposed/);
+  });
+});

@@ -13,6 +13,8 @@ export interface SyntheticClipSpec {
   projection: number;
   /** BPE merges ("a b" pairs) on top of the byte alphabet; none gives a byte-level vocabulary. */
   merges?: string[];
+  /** A folder whose vocab.json + merges.txt to use instead (e.g. real CLIP's 49408-token vocabulary). */
+  vocabFrom?: string;
   seed?: number;
   dtype?: TensorDtype;
 }
@@ -49,13 +51,20 @@ export function syntheticConfigJson(spec: SyntheticClipSpec, vocabSize: number):
 /** Writes a complete model folder and returns its parsed config. */
 export function writeSyntheticClip(dir: string, spec: SyntheticClipSpec): ClipConfig {
   fs.mkdirSync(dir, { recursive: true });
-  const merges = spec.merges ?? [];
-  const vocab = vocabFromMerges(merges);
-  const configJson = syntheticConfigJson(spec, Object.keys(vocab).length);
+  let vocabSize: number;
+  if (spec.vocabFrom) {
+    for (const f of ['vocab.json', 'merges.txt']) fs.copyFileSync(path.join(spec.vocabFrom, f), path.join(dir, f));
+    vocabSize = Object.keys(JSON.parse(fs.readFileSync(path.join(dir, 'vocab.json'), 'utf8'))).length;
+  } else {
+    const merges = spec.merges ?? [];
+    const vocab = vocabFromMerges(merges);
+    vocabSize = Object.keys(vocab).length;
+    fs.writeFileSync(path.join(dir, 'vocab.json'), JSON.stringify(vocab));
+    fs.writeFileSync(path.join(dir, 'merges.txt'), ['#version: 0.2', ...merges].join('\n') + '\n');
+  }
+  const configJson = syntheticConfigJson(spec, vocabSize);
   const config = parseClipConfig(configJson);
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(configJson, null, 2));
-  fs.writeFileSync(path.join(dir, 'vocab.json'), JSON.stringify(vocab));
-  fs.writeFileSync(path.join(dir, 'merges.txt'), ['#version: 0.2', ...merges].join('\n') + '\n');
   fs.writeFileSync(
     path.join(dir, 'preprocessor_config.json'),
     JSON.stringify({ crop_size: { height: spec.vision.imageSize, width: spec.vision.imageSize }, do_center_crop: true, do_normalize: true, do_rescale: true, do_resize: true, image_mean: [0.48145466, 0.4578275, 0.40821073], image_std: [0.26862954, 0.26130258, 0.27577711], resample: 3, rescale_factor: 1 / 255, size: { shortest_edge: spec.vision.imageSize } }, null, 2),

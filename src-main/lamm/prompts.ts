@@ -7,8 +7,8 @@
 export interface PromptTokenizer {
   /** BPE ids without SOT/EOT. */
   encode(text: string): number[];
-  /** BPE ids with SOT first and EOT last. */
-  encodeWithSpecials(text: string): number[];
+  /** BPE ids with SOT first and EOT last, cut to `contextLength`. */
+  encodeWithSpecials(text: string, contextLength?: number): number[];
 }
 
 export interface LabelTokenSetup {
@@ -26,6 +26,9 @@ export interface LabelTokenSetup {
   eot: number[];
 }
 
+/** Tokenize without the tokenizer's cut at 77, so an over-long prompt is reported rather than silently truncated. */
+const UNCUT = Number.MAX_SAFE_INTEGER;
+
 export function fillTemplate(template: string, name: string): string {
   return template.replace('{}', name);
 }
@@ -34,7 +37,7 @@ export function setupLabelTokens(tokenizer: PromptTokenizer, promptNames: string
   if (promptNames.length === 0) throw new Error('there are no classes to train');
   const brace = template.indexOf('{}');
   if (brace < 0 || template.indexOf('{}', brace + 1) >= 0) throw new Error(`template "${template}" must contain "{}" exactly once`);
-  const prefix = tokenizer.encodeWithSpecials(template.slice(0, brace)).slice(0, -1); // [SOT, prefix words]
+  const prefix = tokenizer.encodeWithSpecials(template.slice(0, brace), UNCUT).slice(0, -1); // [SOT, prefix words]
   const labelStart = prefix.length;
 
   const nameIds = promptNames.map((name) => {
@@ -45,7 +48,7 @@ export function setupLabelTokens(tokenizer: PromptTokenizer, promptNames: string
   const minLen = Math.min(...nameIds.map((ids) => ids.length));
 
   const promptIds = promptNames.map((name, c) => {
-    const ids = tokenizer.encodeWithSpecials(fillTemplate(template, name));
+    const ids = tokenizer.encodeWithSpecials(fillTemplate(template, name), UNCUT);
     const expected = [...prefix, ...nameIds[c]];
     if (expected.some((id, i) => ids[i] !== id)) {
       // BPE merged the name with the template's neighbouring characters, so the label has no fixed place.

@@ -106,7 +106,7 @@ export async function trainPrompts(model: ClipModel, setup: LabelTokenSetup, con
   const labelVar = trainsLabels(config.method) ? tf.variable(encoder.initialLabels, true) : null;
   const contextVar = trainsContext(config.method) ? tf.variable(encoder.initialContext, true) : null;
   if (contextVar && contextVar.shape[0] === 0) throw new Error(`template "${setup.template}" has no words before {} for CoOp to learn as context`);
-  const params = [labelVar, contextVar].filter((v): v is tf.Variable => v !== null);
+  const params = [labelVar, contextVar].filter((v) => v !== null) as tf.Variable[];
   const zeroShot = tf.tidy(() => l2Normalize(encoder.encode()));
   const random = mulberry32(config.seed);
   const history: EpochSummary[] = [];

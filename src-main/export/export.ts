@@ -1,0 +1,168 @@
+// Export of a trained classifier (DESIGN §4) into a folder: `manifest.json` (classes, prompt
+// names, template, min_len, label start, base model and its weights' SHA-256, metrics) plus the
+// tensors `label_embeddings [C, min_len, D]`, `label_embeddings_init`, `text_features [C, P]`
+// (normalised: a ready linear head) and, for CoOp, `context [n, D]`, as one safetensors file,
+// one .npy per tensor, or one JSON file. `importExport` reads any of the three back.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { ExportFormat } from '../api/contract';
+import { readSafetensors, writeSafetensors } from '../clip/safetensors';
+import type { Classifier } from '../lamm/classifier';
+import { TRAIN_METHODS } from '../lamm/config';
+import { encodeNpy, readNpy } from './npy';
+
+export type { ExportFormat };
+export const EXPORT_FORMATS: readonly ExportFormat[] = ['safetensors', 'npy', 'json'];
+
+export const MANIFEST_FILE = 'manifest.json';
+const MANIFEST_KIND = 'lamm-studio-export';
+const MANIFEST_VERSION = 1;
+const SAFETENSORS_FILE = 'lamm.safetensors';
+const JSON_TENSORS_FILE = 'tensors.json';
+
+type TensorName = 'label_embeddings' | 'label_embeddings_init' | 'text_features' | 'context';
+
+export interface Manifest {
+  kind: typeof MANIFEST_KIND;
+  version: number;
+  method: Classifier['method'];
+  template: string;
+  minLen: number;
+  labelStart: number;
+  logitScale: number;
+  classes: Classifier['classes'];
+  width: number;
+  projectionDim: number;
+  baseModel: Classifier['baseModel'];
+  metrics: Classifier['metrics'];
+  createdAt: string;
+  tensors: { format: ExportFormat; files: Partial<Record<TensorName, string>> };
+}
+
+interface Tensor {
+  shape: number[];
+  data: Float32Array;
+}
+
+function tensorsOf(c: Classifier): Partial<Record<TensorName, Tensor>> {
+  const classes = c.classes.length;
+  const out: Partial<Record<TensorName, Tensor>> = {
+    label_embeddings: { shape: [classes, c.minLen, c.width], data: c.labelEmbeddings },
+    label_embeddings_init: { shape: [classes, c.minLen, c.width], data: c.initialLabelEmbeddings },
+    text_features: { shape: [classes, c.projectionDim], data: c.textFeatures },
+  };
+  if (c.context) out.context = { shape: [c.context.length / c.width, c.width], data: c.context };
+  return out;
+}
+
+/** Writes the export into folder `out` (created if needed); returns the files written, manifest first. */
+export function exportClassifier(c: Classifier, format: ExportFormat, out: string): string[] {
+  if (!EXPORT_FORMATS.includes(format)) throw new Error(`format "${format}" is not one of ${EXPORT_FORMATS.join(', ')}`);
+  if (fs.existsSync(out) && !fs.statSync(out).isDirectory()) throw new Error(`${out} exists and is not a folder`);
+  fs.mkdirSync(out, { recursive: true });
+  const tensors = tensorsOf(c);
+  const files: Partial<Record<TensorName, string>> = {};
+  const written: string[] = [];
+  if (format === 'safetensors') {
+    writeSafetensors(path.join(out, SAFETENSORS_FILE), tensors as Record<string, Tensor>, { format: 'pt', producer: MANIFEST_KIND });
+    for (const name of Object.keys(tensors) as TensorName[]) files[name] = SAFETENSORS_FILE;
+    written.push(SAFETENSORS_FILE);
+  } else if (format === 'npy') {
+    for (const [name, t] of Object.entries(tensors) as [TensorName, Tensor][]) {
+      fs.writeFileSync(path.join(out, `${name}.npy`), encodeNpy(t.shape, t.data));
+      files[name] = `${name}.npy`;
+      written.push(`${name}.npy`);
+    }
+  } else {
+    const json = Object.fromEntries(Object.entries(tensors).map(([name, t]) => [name, { shape: t.shape, data: Array.from(t.data) }]));
+    fs.writeFileSync(path.join(out, JSON_TENSORS_FILE), JSON.stringify(json));
+    for (const name of Object.keys(tensors) as TensorName[]) files[name] = JSON_TENSORS_FILE;
+    written.push(JSON_TENSORS_FILE);
+  }
+  const manifest: Manifest = {
+    kind: MANIFEST_KIND,
+    version: MANIFEST_VERSION,
+    method: c.method,
+    template: c.template,
+    minLen: c.minLen,
+    labelStart: c.labelStart,
+    logitScale: c.logitScale,
+    classes: c.classes,
+    width: c.width,
+    projectionDim: c.projectionDim,
+    baseModel: c.baseModel,
+    metrics: c.metrics,
+    createdAt: new Date().toISOString(),
+    tensors: { format, files },
+  };
+  fs.writeFileSync(path.join(out, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
+  return [MANIFEST_FILE, ...written].map((f) => path.join(out, f));
+}
+
+/** Reads an export folder (or its manifest.json) back into a classifier. */
+export function importExport(exportPath: string): Classifier {
+  const dir = path.basename(exportPath) === MANIFEST_FILE ? path.dirname(exportPath) : exportPath;
+  const manifestFile = path.join(dir, MANIFEST_FILE);
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as Manifest;
+  } catch (err) {
+    throw new Error(`${exportPath} is not a LAMM export: cannot read ${MANIFEST_FILE} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  if (manifest.kind !== MANIFEST_KIND) throw new Error(`${manifestFile} is not a LAMM Studio export manifest`);
+  if (manifest.version > MANIFEST_VERSION) throw new Error(`${manifestFile} is export version ${manifest.version}; this build reads up to ${MANIFEST_VERSION}`);
+  if (!TRAIN_METHODS.includes(manifest.method)) throw new Error(`${manifestFile}: unknown method "${manifest.method}"`);
+
+  const load = loaderFor(dir, manifest.tensors.format);
+  const get = (name: TensorName, shape: number[]): Float32Array => {
+    const file = manifest.tensors.files[name];
+    if (!file) throw new Error(`${manifestFile} lists no file for tensor "${name}"`);
+    const t = load(file, name);
+    if (t.shape.join(',') !== shape.join(',')) throw new Error(`${name} in ${file} has shape [${t.shape}], expected [${shape}]`);
+    return t.data;
+  };
+  const classes = manifest.classes.length;
+  const embeddingShape = [classes, manifest.minLen, manifest.width];
+  return {
+    method: manifest.method,
+    template: manifest.template,
+    labelStart: manifest.labelStart,
+    minLen: manifest.minLen,
+    logitScale: manifest.logitScale,
+    classes: manifest.classes,
+    width: manifest.width,
+    projectionDim: manifest.projectionDim,
+    labelEmbeddings: get('label_embeddings', embeddingShape),
+    initialLabelEmbeddings: get('label_embeddings_init', embeddingShape),
+    textFeatures: get('text_features', [classes, manifest.projectionDim]),
+    context: manifest.tensors.files.context ? load(manifest.tensors.files.context, 'context').data : null,
+    baseModel: manifest.baseModel,
+    metrics: manifest.metrics,
+  };
+}
+
+function loaderFor(dir: string, format: ExportFormat): (file: string, name: TensorName) => Tensor {
+  const cache = new Map<string, unknown>();
+  const once = <T>(file: string, read: () => T): T => {
+    if (!cache.has(file)) cache.set(file, read());
+    return cache.get(file) as T;
+  };
+  switch (format) {
+    case 'safetensors':
+      return (file, name) => {
+        const t = once(file, () => readSafetensors(path.join(dir, file))).tensors.get(name);
+        if (!t) throw new Error(`${file} has no tensor "${name}"`);
+        return t;
+      };
+    case 'npy':
+      return (file) => readNpy(path.join(dir, file));
+    case 'json':
+      return (file, name) => {
+        const all = once(file, () => JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as Record<string, { shape: number[]; data: number[] }>);
+        if (!all[name]) throw new Error(`${file} has no tensor "${name}"`);
+        return { shape: all[name].shape, data: Float32Array.from(all[name].data) };
+      };
+    default:
+      throw new Error(`unknown tensor format "${String(format)}" in the manifest`);
+  }
+}

@@ -1,0 +1,70 @@
+// What a learned label token "means": its nearest vocabulary tokens by cosine against the
+// frozen token-embedding table (special tokens left out), the rank its original token has
+// fallen to, and how far it moved (‖E − E0‖).
+import * as tf from '@tensorflow/tfjs';
+import type { ClipModel } from '../clip/types';
+
+export interface Neighbour {
+  id: number;
+  token: string;
+  cosine: number;
+}
+
+export interface TokenReport {
+  originalId: number;
+  original: string;
+  /** 1 = the original token is still the nearest. */
+  originalRank: number;
+  drift: number;
+  neighbours: Neighbour[];
+}
+
+/**
+ * Reports for `vectors` [Q, D] (flat) that started as the token rows `originalIds` (E0 = those
+ * rows, so the drift is measured against the table itself).
+ */
+export function tokenNeighbours(model: ClipModel, vectors: Float32Array, originalIds: number[], k: number): TokenReport[] {
+  const [vocab, width] = model.tokenEmbedding.shape;
+  const queries = originalIds.length;
+  if (vectors.length !== queries * width) throw new Error(`expected ${queries}×${width} values, got ${vectors.length}`);
+  if (!Number.isInteger(k) || k < 1) throw new Error(`k must be a positive integer, got ${k}`);
+  const special = new Set([model.tokenizer.sot, model.tokenizer.eot]);
+  // [V, D]·[D, Q]: the fast (non-transposed) matMul on wasm; one row of cosines per vocabulary token.
+  const { cosines, originals } = tf.tidy(() => {
+    const table = model.tokenEmbedding;
+    const unitTable = tf.div(table, tf.sqrt(tf.sum(tf.square(table), 1, true)));
+    const q = tf.tensor2d(vectors, [queries, width]);
+    const unitQ = tf.div(q, tf.sqrt(tf.sum(tf.square(q), 1, true)));
+    return {
+      cosines: tf.matMul(unitTable, unitQ.transpose()).dataSync() as Float32Array,
+      originals: tf.gather(table, tf.tensor1d(originalIds, 'int32')).dataSync() as Float32Array,
+    };
+  });
+
+  return originalIds.map((originalId, q) => {
+    const cos = (v: number) => cosines[v * queries + q];
+    const originalCos = cos(originalId);
+    let rank = 1;
+    const best: number[] = [];
+    for (let v = 0; v < vocab; v++) {
+      if (special.has(v)) continue;
+      if (v !== originalId && cos(v) > originalCos) rank++;
+      // Keep the top k in a small sorted list: k is tiny next to the vocabulary.
+      if (best.length < k || cos(v) > cos(best[best.length - 1])) {
+        let i = best.length;
+        while (i > 0 && cos(best[i - 1]) < cos(v)) i--;
+        best.splice(i, 0, v);
+        if (best.length > k) best.pop();
+      }
+    }
+    let drift = 0;
+    for (let j = 0; j < width; j++) drift += (vectors[q * width + j] - originals[q * width + j]) ** 2;
+    return {
+      originalId,
+      original: model.tokenizer.tokenText(originalId),
+      originalRank: rank,
+      drift: Math.sqrt(drift),
+      neighbours: best.map((id) => ({ id, token: model.tokenizer.tokenText(id), cosine: cos(id) })),
+    };
+  });
+}

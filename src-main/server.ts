@@ -11,6 +11,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { dispatch, type RequestMessage, type ServerMessage } from './api/rpc';
 import { mimeType, parseThumbId, resolveInside } from './api/file-guard';
 import type { LammService } from './api/service';
+import { resolveThumbnail } from './api/thumbnails';
 
 export interface ServerOptions {
   service: LammService;
@@ -58,7 +59,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const thumbId = url.pathname.startsWith('/thumb/') ? parseThumbId(url.pathname) : null;
     if (url.pathname.startsWith('/thumb/')) {
       if (!authorised(url)) return send(res, 401, 'text/plain; charset=utf-8', 'missing or wrong token');
-      const file = thumbId === null ? null : await service.thumbnailFile(thumbId);
+      const file = thumbId === null ? null : await resolveThumbnail(service, thumbId);
       if (!file) return send(res, 404, 'text/plain; charset=utf-8', 'no such thumbnail');
       return sendFile(res, file, 'private, max-age=3600');
     }

@@ -14,7 +14,6 @@ import type {
 } from './contract';
 import { EventHub } from './rpc';
 import { JobRegistry } from './jobs';
-import { resolveInside } from './file-guard';
 import { PINNED_MODELS } from './model-download';
 import { DEFAULT_TRAIN_CONFIG } from '../lamm/config';
 
@@ -190,26 +189,22 @@ export class LammService implements LammHandlers {
     return { cancelled: this.jobs.cancel(jobId) };
   }
 
-  pickPath(_p: ParamsOf<'pickPath'>): ResultOf<'pickPath'> {
+  async pickPath(_p: ParamsOf<'pickPath'>): Promise<ResultOf<'pickPath'>> {
     // Only a host with native dialogs (Electron) overrides this.
     return { supported: false, path: null };
   }
 
   // ---------- for adapters, outside the contract ----------
 
-  /** The thumbnail file for an image, only when it lies inside the open project's folders. */
-  async thumbnailFile(_imageId: number): Promise<string | null> {
+  /** Where the engine keeps an image's thumbnail; adapters check it with resolveThumbnail. */
+  async thumbnailCandidate(_imageId: number): Promise<string | null> {
     if (!this.project) return null;
     return null;
   }
 
-  /** Folders whose files adapters may serve. */
+  /** Folders whose files adapters may serve: the open project's. */
   allowedRoots(): string[] {
     return this.project ? [path.dirname(this.project.dbPath)] : [];
-  }
-
-  guard(file: string): string | null {
-    return resolveInside(this.allowedRoots(), file);
   }
 
   async close(): Promise<void> {

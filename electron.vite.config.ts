@@ -1,0 +1,39 @@
+// Builds the three parts of the app into out/: the Electron main process (ESM), the preload
+// (CommonJS: sandboxed preloads cannot be modules) and the renderer, which `lamm serve` also
+// serves. `electron-vite build` needs no Electron binary.
+import { defineConfig } from 'electron-vite';
+import react from '@vitejs/plugin-react';
+import { resolve } from 'node:path';
+
+const root = import.meta.dirname;
+
+export const rendererConfig = {
+  root: resolve(root, 'src-renderer'),
+  base: './', // relative asset URLs: the same build works over file:// (Electron) and http (lamm serve)
+  plugins: [react()],
+  build: {
+    outDir: resolve(root, 'out/renderer'),
+    emptyOutDir: true,
+    chunkSizeWarningLimit: 2000,
+    rollupOptions: { input: resolve(root, 'src-renderer/index.html') },
+  },
+};
+
+export default defineConfig({
+  main: {
+    build: {
+      outDir: resolve(root, 'out/main'),
+      rollupOptions: { input: { index: resolve(root, 'src-main/index.ts') } },
+    },
+  },
+  preload: {
+    build: {
+      outDir: resolve(root, 'out/preload'),
+      rollupOptions: {
+        input: { index: resolve(root, 'src-main/preload.ts') },
+        output: { format: 'cjs', entryFileNames: '[name].cjs' },
+      },
+    },
+  },
+  renderer: rendererConfig,
+});

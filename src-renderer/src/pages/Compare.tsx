@@ -1,0 +1,217 @@
+import { Badge, Card, Grid, Group, SegmentedControl, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
+import { useMemo, useState } from 'react';
+import type { Comparison } from '../../../src-main/api/contract';
+import { PageHeader } from '../components/PageHeader';
+import { ErrorNote } from '../components/ErrorNote';
+import { RunPicker } from './RunPicker';
+import { useApp, useQuery } from '../state';
+
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+export function ComparePage() {
+  const runs = useQuery((a) => a.listRuns(), [], ['runs']);
+  const classes = useQuery((a) => a.listClasses(), [], ['classes']);
+  const [runId, setRunId] = useState<number | null>(null);
+  const [baseRunId, setBaseRunId] = useState<number | null>(null);
+  const cmp = useQuery((a) => (runId ? a.compareRuns({ runId, baseRunId: baseRunId ?? undefined }) : Promise.resolve(null)), [runId, baseRunId], ['runs']);
+  const names = useMemo(() => new Map((classes.data ?? []).map((c) => [c.id, c.promptName])), [classes.data]);
+
+  return (
+    <>
+      <PageHeader
+        title="Compare"
+        description="Zero-shot CLIP against the trained labels on the same test images: per class, as a confusion matrix, and image by image."
+        actions={
+          <Group align="flex-end">
+            <RunPicker label="Baseline" runs={runs.data} value={baseRunId} onChange={setBaseRunId} filter={(r) => r.kind === 'zeroshot'} testId="compare-base" />
+            <RunPicker label="Trained run" runs={runs.data} value={runId} onChange={setRunId} filter={(r) => r.kind !== 'zeroshot'} testId="compare-run" />
+          </Group>
+        }
+      />
+      <ErrorNote error={runs.error ?? cmp.error} />
+      {cmp.data && <ComparisonView c={cmp.data} names={names} />}
+    </>
+  );
+}
+
+function ComparisonView({ c, names }: { c: Comparison; names: Map<number, string> }) {
+  const delta = c.accuracy.trained - c.accuracy.base;
+  return (
+    <Stack gap="lg" data-testid="comparison">
+      <SimpleGrid cols={3}>
+        <Stat label={`Zero-shot (run #${c.baseRunId})`} value={pct(c.accuracy.base)} />
+        <Stat label={`Trained (run #${c.runId})`} value={pct(c.accuracy.trained)} />
+        <Stat label="Change" value={`${delta >= 0 ? '+' : ''}${(100 * delta).toFixed(1)} pts`} color={delta >= 0 ? 'teal' : 'red'} />
+      </SimpleGrid>
+      <Grid gap="lg">
+        <Grid.Col span={{ base: 12, xl: 6 }}>
+          <Card withBorder padding="lg" h="100%">
+            <Title order={4} mb="sm">
+              Per class
+            </Title>
+            <Table verticalSpacing={5} data-testid="per-class">
+              <Table.Thead>
+                <Table.Tr>
+                  <Table.Th>Class</Table.Th>
+                  <Table.Th ta="right">Zero-shot</Table.Th>
+                  <Table.Th ta="right">Trained</Table.Th>
+                  <Table.Th w={180}>Δ</Table.Th>
+                </Table.Tr>
+              </Table.Thead>
+              <Table.Tbody>
+                {c.perClass.map((r) => (
+                  <Table.Tr key={r.classId}>
+                    <Table.Td fz="sm" fw={600}>
+                      {names.get(r.classId) ?? r.folder}
+                    </Table.Td>
+                    <Table.Td ta="right" fz="sm">
+                      {pct(r.base)}
+                    </Table.Td>
+                    <Table.Td ta="right" fz="sm">
+                      {pct(r.trained)}
+                    </Table.Td>
+                    <Table.Td>
+                      <DeltaBar delta={r.delta} />
+                    </Table.Td>
+                  </Table.Tr>
+                ))}
+              </Table.Tbody>
+            </Table>
+          </Card>
+        </Grid.Col>
+        <Grid.Col span={{ base: 12, xl: 6 }}>
+          <Card withBorder padding="lg" h="100%">
+            <Title order={4} mb="sm">
+              Confusion matrix (trained)
+            </Title>
+            <ConfusionMatrix labels={c.confusion.labels} matrix={c.confusion.matrix} />
+          </Card>
+        </Grid.Col>
+      </Grid>
+      <Flips c={c} names={names} />
+    </Stack>
+  );
+}
+
+function Stat({ label, value, color }: { label: string; value: string; color?: string }) {
+  return (
+    <Card withBorder padding="md">
+      <Text size="xs" c="dimmed" tt="uppercase" fw={600}>
+        {label}
+      </Text>
+      <Text size="xl" fw={700} c={color}>
+        {value}
+      </Text>
+    </Card>
+  );
+}
+
+function DeltaBar({ delta }: { delta: number }) {
+  const w = Math.min(50, Math.abs(delta) * 100 * 0.5 * 2);
+  const color = delta >= 0 ? 'var(--mantine-color-teal-6)' : 'var(--mantine-color-red-6)';
+  return (
+    <Group gap={6} wrap="nowrap">
+      <div style={{ position: 'relative', width: 100, height: 10, background: 'var(--mantine-color-gray-1)', borderRadius: 3 }}>
+        <div style={{ position: 'absolute', left: 50, top: -2, width: 1, height: 14, background: 'var(--mantine-color-gray-5)' }} />
+        <div style={{ position: 'absolute', top: 0, height: 10, borderRadius: 3, background: color, left: delta >= 0 ? 50 : 50 - w, width: w }} />
+      </div>
+      <Text size="xs" fw={600} c={delta > 0 ? 'teal' : delta < 0 ? 'red' : 'dimmed'} w={56} ta="right">
+        {delta >= 0 ? '+' : ''}
+        {(100 * delta).toFixed(1)}
+      </Text>
+    </Group>
+  );
+}
+
+function ConfusionMatrix({ labels, matrix }: { labels: string[]; matrix: number[][] }) {
+  const n = labels.length;
+  const cell = Math.max(14, Math.min(44, Math.floor(420 / Math.max(1, n))));
+  const labelW = 110;
+  const rowTotals = matrix.map((r) => r.reduce((a, b) => a + b, 0) || 1);
+  const size = n * cell;
+  return (
+    <svg viewBox={`0 0 ${labelW + size + 4} ${labelW + size + 4}`} width="100%" style={{ maxWidth: 560 }} data-testid="confusion-matrix">
+      {labels.map((l, i) => (
+        <g key={l}>
+          <text x={labelW - 6} y={labelW + i * cell + cell / 2 + 4} fontSize="10" textAnchor="end" fill="#495057">
+            {truncate(l, 16)}
+          </text>
+          <text transform={`translate(${labelW + i * cell + cell / 2 + 3},${labelW - 6}) rotate(-55)`} fontSize="10" fill="#495057">
+            {truncate(l, 16)}
+          </text>
+        </g>
+      ))}
+      {matrix.map((row, i) =>
+        row.map((v, j) => {
+          const share = v / rowTotals[i];
+          const fill = i === j ? `rgba(12,166,120,${0.12 + 0.88 * share})` : v ? `rgba(224,49,49,${0.12 + 0.88 * share})` : '#f8f9fa';
+          return (
+            <g key={`${i}-${j}`}>
+              <rect x={labelW + j * cell} y={labelW + i * cell} width={cell - 1} height={cell - 1} fill={fill} rx={2}>
+                <title>{`true ${labels[i]} → predicted ${labels[j]}: ${v}`}</title>
+              </rect>
+              {cell >= 22 && v > 0 && (
+                <text x={labelW + j * cell + cell / 2} y={labelW + i * cell + cell / 2 + 4} fontSize="10" textAnchor="middle" fill={share > 0.5 ? '#fff' : '#212529'}>
+                  {v}
+                </text>
+              )}
+            </g>
+          );
+        }),
+      )}
+      <text x={labelW + size / 2} y={labelW + size + 14} fontSize="10" textAnchor="middle" fill="#868e96" />
+    </svg>
+  );
+}
+
+function Flips({ c, names }: { c: Comparison; names: Map<number, string> }) {
+  const { thumbUrl } = useApp();
+  const [which, setWhich] = useState<'fixed' | 'broken'>('fixed');
+  const list = c.flips.filter((f) => f.fixed === (which === 'fixed'));
+  const fixedCount = c.flips.filter((f) => f.fixed).length;
+  return (
+    <Card withBorder padding="lg">
+      <Group justify="space-between" mb="sm">
+        <Title order={4}>Images that changed</Title>
+        <SegmentedControl
+          value={which}
+          onChange={(v) => setWhich(v as 'fixed' | 'broken')}
+          data={[
+            { value: 'fixed', label: `Fixed by training (${fixedCount})` },
+            { value: 'broken', label: `Broken by training (${c.flips.length - fixedCount})` },
+          ]}
+        />
+      </Group>
+      {list.length === 0 && (
+        <Text size="sm" c="dimmed">
+          None.
+        </Text>
+      )}
+      <div style={{ display: 'flex', flexWrap: 'wrap', gap: 10 }} data-testid="flips">
+        {list.slice(0, 120).map((f) => (
+          <div key={f.imageId} style={{ width: 132 }}>
+            <div className="thumb-cell" style={{ width: 132, height: 132 }}>
+              <img src={thumbUrl(f.imageId)} loading="lazy" alt="" />
+            </div>
+            <Text size="xs" mt={4} fw={600} truncate>
+              {names.get(f.trueClassId)}
+            </Text>
+            <Group gap={4} wrap="nowrap">
+              <Badge size="xs" color={f.fixed ? 'red' : 'teal'} variant="light" tt="none" style={{ maxWidth: 60 }}>
+                {names.get(f.baseClassId)}
+              </Badge>
+              <Text size="xs">→</Text>
+              <Badge size="xs" color={f.fixed ? 'teal' : 'red'} variant="light" tt="none" style={{ maxWidth: 60 }}>
+                {names.get(f.trainedClassId)}
+              </Badge>
+            </Group>
+          </div>
+        ))}
+      </div>
+    </Card>
+  );
+}
+
+function truncate(s: string, n: number): string {
+  return s.length > n ? `${s.slice(0, n - 1)}…` : s;
+}

@@ -1,0 +1,238 @@
+import { Badge, Button, Card, Grid, Group, NumberInput, Select, Stack, Switch, Table, Text, TextInput, Title, Tooltip } from '@mantine/core';
+import { useEffect, useMemo, useState } from 'react';
+import type { EpochRecord, RunSummary, TrainConfig } from '../../../src-main/api/contract';
+import { PageHeader } from '../components/PageHeader';
+import { JobPanel } from '../components/JobPanel';
+import { ErrorNote } from '../components/ErrorNote';
+import { LineChart, type Series } from '../components/LineChart';
+import { SERIES_COLORS } from '../theme';
+import { useApp, useEvent, useJob, useQuery } from '../state';
+
+const LOSS_TERMS = [
+  { key: 'loss', label: 'total' },
+  { key: 'ce', label: 'cross-entropy' },
+  { key: 'wc', label: 'λ·weight consistency' },
+  { key: 'cos', label: 'λ·cosine' },
+  { key: 'kd', label: 'λ·distillation' },
+] as const;
+
+export function TrainPage() {
+  const { api, navigate } = useApp();
+  const defaults = useQuery((a) => a.getTrainDefaults(), []);
+  const runs = useQuery((a) => a.listRuns(), [], ['runs']);
+  const train = useJob('train');
+  const zeroshot = useJob('zeroshot');
+  const [config, setConfig] = useState<TrainConfig | null>(null);
+  const [selectedRun, setSelectedRun] = useState<number | null>(null);
+  const [live, setLive] = useState<Record<number, EpochRecord[]>>({});
+
+  useEffect(() => {
+    if (defaults.data && !config) setConfig(defaults.data);
+  }, [defaults.data, config]);
+
+  // Epochs stream in while a run trains; the chart follows the newest running run.
+  useEvent('run:update', ({ runId, status, epoch }) => {
+    if (epoch) setLive((prev) => ({ ...prev, [runId]: [...(prev[runId] ?? []).filter((e) => e.epoch !== epoch.epoch), epoch] }));
+    if (status === 'running') setSelectedRun((cur) => cur ?? runId);
+    if (status !== 'running' || !epoch) runs.reload();
+  });
+  useEffect(() => {
+    if (train.running) setSelectedRun(null);
+  }, [train.running]);
+
+  const runDetail = useQuery((a) => (selectedRun ? a.getRun({ runId: selectedRun }) : Promise.resolve(null)), [selectedRun], ['runs']);
+  const log = useMemo(() => {
+    const stored = runDetail.data?.log ?? [];
+    const streamed = selectedRun ? (live[selectedRun] ?? []) : [];
+    const byEpoch = new Map<number, EpochRecord>();
+    for (const e of [...stored, ...streamed]) byEpoch.set(e.epoch, e);
+    return [...byEpoch.values()].sort((a, b) => a.epoch - b.epoch);
+  }, [runDetail.data, live, selectedRun]);
+
+  const set = <K extends keyof TrainConfig>(key: K, value: TrainConfig[K]) => setConfig((c) => (c ? { ...c, [key]: value } : c));
+  const setLambda = (key: keyof TrainConfig['lambdas'], value: number) => setConfig((c) => (c ? { ...c, lambdas: { ...c.lambdas, [key]: value } } : c));
+  const num = (v: number | string) => (typeof v === 'number' ? v : Number(v));
+
+  const lossSeries: Series[] = LOSS_TERMS.map((t) => ({ key: t.key, label: t.label, color: SERIES_COLORS[t.key], points: log.map((e) => [e.epoch, e[t.key]]) }));
+  const accSeries: Series[] = [
+    { key: 'trainAccuracy', label: 'train accuracy', color: SERIES_COLORS.trainAccuracy, points: log.map((e) => [e.epoch, e.trainAccuracy]) },
+    { key: 'testAccuracy', label: 'test accuracy', color: SERIES_COLORS.testAccuracy, points: log.filter((e) => e.testAccuracy !== null).map((e) => [e.epoch, e.testAccuracy!]) },
+  ];
+  const lrSeries: Series[] = [{ key: 'lr', label: 'learning rate', color: SERIES_COLORS.lr, points: log.map((e) => [e.epoch, e.lr]) }];
+  const shownRun = runs.data?.find((r) => r.id === selectedRun);
+
+  return (
+    <>
+      <PageHeader
+        title="Train"
+        description="Zero-shot CLIP first, as the baseline; then LAMM learns the label tokens of each class name. Training runs in a background worker: the app stays usable."
+        actions={<Button variant="light" onClick={() => navigate('inspect')}>Inspect →</Button>}
+      />
+      <Grid gap="lg">
+        <Grid.Col span={{ base: 12, lg: 4 }}>
+          <Card withBorder padding="lg">
+            {config && (
+              <Stack gap="sm">
+                <Title order={4}>Configuration</Title>
+                <Select
+                  label="Method"
+                  data={[
+                    { value: 'lamm', label: 'LAMM (label tokens)' },
+                    { value: 'coop', label: 'CoOp (context vectors)' },
+                    { value: 'coop+lamm', label: 'CoOp + LAMM' },
+                  ]}
+                  value={config.method}
+                  onChange={(v) => v && set('method', v as TrainConfig['method'])}
+                  allowDeselect={false}
+                  data-testid="train-method"
+                />
+                <TextInput label="Prompt template" value={config.template} onChange={(e) => set('template', e.currentTarget.value)} classNames={{ input: 'mono' }} />
+                <Group grow>
+                  <NumberInput label="Shots (K)" min={1} value={config.shots} onChange={(v) => set('shots', num(v))} data-testid="train-shots" />
+                  <NumberInput label="Seed" value={config.seed} onChange={(v) => set('seed', num(v))} />
+                </Group>
+                <Group grow>
+                  <NumberInput label="Epochs" min={1} value={config.epochs} onChange={(v) => set('epochs', num(v))} data-testid="train-epochs" />
+                  <NumberInput label="Batch size" min={1} value={config.batchSize} onChange={(v) => set('batchSize', num(v))} />
+                </Group>
+                <Group grow>
+                  <NumberInput label="Learning rate" step={0.001} decimalScale={6} value={config.lr} onChange={(v) => set('lr', num(v))} />
+                  <NumberInput label="Warm-up lr" step={0.00001} decimalScale={7} value={config.warmupLr} onChange={(v) => set('warmupLr', num(v))} />
+                </Group>
+                <Group grow>
+                  <NumberInput label="Momentum" step={0.05} decimalScale={3} value={config.momentum} onChange={(v) => set('momentum', num(v))} />
+                  <NumberInput label="Weight decay" step={0.0001} decimalScale={6} value={config.weightDecay} onChange={(v) => set('weightDecay', num(v))} />
+                </Group>
+                <Text size="sm" fw={600} mt={4}>
+                  Loss weights
+                </Text>
+                <Group grow>
+                  <NumberInput label="λ weight consistency" step={0.1} decimalScale={4} value={config.lambdas.wc} onChange={(v) => setLambda('wc', num(v))} />
+                  <Select
+                    label="λ_wc scale"
+                    data={[
+                      { value: 'one', label: '× 1 (released)' },
+                      { value: 'inverse-shots', label: '× 1/K' },
+                    ]}
+                    value={config.wcScale}
+                    onChange={(v) => v && set('wcScale', v as TrainConfig['wcScale'])}
+                    allowDeselect={false}
+                  />
+                </Group>
+                <Group grow>
+                  <NumberInput label="λ cosine" step={0.1} decimalScale={4} value={config.lambdas.cos} onChange={(v) => setLambda('cos', num(v))} />
+                  <NumberInput label="λ distillation" step={0.01} decimalScale={4} value={config.lambdas.kd} onChange={(v) => setLambda('kd', num(v))} />
+                  <NumberInput label="T" step={0.5} decimalScale={2} value={config.lambdas.T} onChange={(v) => setLambda('T', num(v))} />
+                </Group>
+                <Group grow align="flex-end">
+                  <NumberInput label="Cached views per image" min={1} value={config.views} onChange={(v) => set('views', num(v))} />
+                  <Tooltip label="Augment every step through the image encoder (for GPUs)">
+                    <Switch label="Online augmentation" checked={config.onlineAugment} onChange={(e) => set('onlineAugment', e.currentTarget.checked)} mb={8} />
+                  </Tooltip>
+                </Group>
+                <Group mt="sm">
+                  <Button variant="default" onClick={() => void zeroshot.start(() => api.startZeroShot({ template: config.template }))} disabled={zeroshot.running} data-testid="start-zeroshot">
+                    Run zero-shot
+                  </Button>
+                  <Button onClick={() => void train.start(() => api.startTraining(config))} disabled={train.running} data-testid="start-training">
+                    Start training
+                  </Button>
+                  <Button variant="subtle" size="xs" onClick={() => defaults.data && setConfig(defaults.data)}>
+                    Reset to defaults
+                  </Button>
+                </Group>
+                <JobPanel job={zeroshot.job} onCancel={zeroshot.cancel} startError={zeroshot.startError} showLogs={false} />
+                <JobPanel job={train.job} onCancel={train.cancel} startError={train.startError} />
+              </Stack>
+            )}
+            <ErrorNote error={defaults.error} />
+          </Card>
+        </Grid.Col>
+        <Grid.Col span={{ base: 12, lg: 8 }}>
+          <Stack gap="lg">
+            <Card withBorder padding="lg">
+              <Group justify="space-between" mb="xs">
+                <Title order={4}>{shownRun ? `Run #${shownRun.id} · ${shownRun.kind}` : 'Live training'}</Title>
+                {shownRun && <StatusBadge run={shownRun} />}
+              </Group>
+              <Grid>
+                <Grid.Col span={{ base: 12, xl: 6 }}>
+                  <Text size="sm" fw={600} mb={4}>
+                    Loss terms
+                  </Text>
+                  <LineChart series={lossSeries} xLabel="epoch" testId="chart-loss" />
+                </Grid.Col>
+                <Grid.Col span={{ base: 12, xl: 6 }}>
+                  <Text size="sm" fw={600} mb={4}>
+                    Accuracy
+                  </Text>
+                  <LineChart series={accSeries} xLabel="epoch" yDomain={[0, 1]} testId="chart-accuracy" />
+                </Grid.Col>
+                <Grid.Col span={{ base: 12, xl: 6 }}>
+                  <Text size="sm" fw={600} mb={4}>
+                    Learning rate
+                  </Text>
+                  <LineChart series={lrSeries} xLabel="epoch" />
+                </Grid.Col>
+              </Grid>
+            </Card>
+            <Card withBorder padding="lg">
+              <Title order={4} mb="sm">
+                Run history
+              </Title>
+              <ErrorNote error={runs.error} />
+              <Table highlightOnHover verticalSpacing={6} data-testid="run-history">
+                <Table.Thead>
+                  <Table.Tr>
+                    <Table.Th>#</Table.Th>
+                    <Table.Th>Kind</Table.Th>
+                    <Table.Th>Status</Table.Th>
+                    <Table.Th ta="right">Test accuracy</Table.Th>
+                    <Table.Th>Shots / epochs</Table.Th>
+                    <Table.Th>Backend</Table.Th>
+                    <Table.Th>Started</Table.Th>
+                  </Table.Tr>
+                </Table.Thead>
+                <Table.Tbody>
+                  {(runs.data ?? []).map((r) => (
+                    <Table.Tr key={r.id} onClick={() => setSelectedRun(r.id)} style={{ cursor: 'pointer' }} bg={r.id === selectedRun ? 'var(--mantine-color-indigo-0)' : undefined}>
+                      <Table.Td>{r.id}</Table.Td>
+                      <Table.Td>
+                        <Badge variant="light" color={r.kind === 'zeroshot' ? 'gray' : 'indigo'}>
+                          {r.kind}
+                        </Badge>
+                      </Table.Td>
+                      <Table.Td>
+                        <StatusBadge run={r} />
+                      </Table.Td>
+                      <Table.Td ta="right" fw={600}>
+                        {r.accuracy === null ? '—' : `${(100 * r.accuracy).toFixed(1)}%`}
+                      </Table.Td>
+                      <Table.Td fz="sm">{r.kind === 'zeroshot' ? '—' : `${r.config.shots ?? '?'} / ${r.config.epochs ?? '?'}`}</Table.Td>
+                      <Table.Td fz="xs">{r.backend ?? '—'}</Table.Td>
+                      <Table.Td fz="xs">{new Date(r.createdAt).toLocaleString()}</Table.Td>
+                    </Table.Tr>
+                  ))}
+                </Table.Tbody>
+              </Table>
+              {runs.data?.length === 0 && (
+                <Text size="sm" c="dimmed">
+                  No runs yet: run zero-shot for the baseline, then train.
+                </Text>
+              )}
+            </Card>
+          </Stack>
+        </Grid.Col>
+      </Grid>
+    </>
+  );
+}
+
+function StatusBadge({ run }: { run: RunSummary }) {
+  const color = { running: 'blue', done: 'teal', failed: 'red', cancelled: 'gray' }[run.status];
+  return (
+    <Badge color={color} variant={run.status === 'running' ? 'dot' : 'light'}>
+      {run.status}
+    </Badge>
+  );
+}

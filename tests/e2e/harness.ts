@@ -1,0 +1,78 @@
+// Starts `lamm serve` as the user would (bin/lamm.js, --json for the URL), and Debian's Chromium
+// through playwright-core. Screenshots go to test-output/e2e/ for a human to look at.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+export const ROOT = path.resolve(import.meta.dirname, '..', '..');
+export const SCREENSHOT_DIR = path.join(ROOT, 'test-output', 'e2e');
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const HAS_CHROMIUM = existsSync(CHROMIUM);
+
+export interface Served {
+  url: string;
+  token: string | null;
+  proc: ChildProcess;
+  stderr(): string;
+  stop(): Promise<void>;
+}
+
+export async function startServe(args: string[] = [], env: Record<string, string> = {}): Promise<Served> {
+  const stateDir = mkdtempSync(path.join(os.tmpdir(), 'lamm-e2e-state-'));
+  const proc = spawn(process.execPath, [path.join(ROOT, 'bin/lamm.js'), 'serve', '--port', '0', '--json', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, LAMM_STATE_DIR: stateDir, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  proc.stderr!.on('data', (d) => (err += d));
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`lamm serve did not start in time; stderr:\n${err}`)), 60_000);
+    proc.stdout!.on('data', (d) => {
+      out += d;
+      const nl = out.indexOf('\n');
+      if (nl >= 0) {
+        clearTimeout(timer);
+        resolve(out.slice(0, nl));
+      }
+    });
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`lamm serve exited with ${code}; stderr:\n${err}`));
+    });
+  });
+  const { url, token } = JSON.parse(line) as { url: string; token: string | null };
+  return {
+    url,
+    token,
+    proc,
+    stderr: () => err,
+    stop: () =>
+      new Promise((resolve) => {
+        if (proc.exitCode !== null) return resolve();
+        proc.once('exit', () => resolve());
+        proc.kill('SIGTERM');
+        setTimeout(() => proc.kill('SIGKILL'), 5000).unref();
+      }),
+  };
+}
+
+export async function launchBrowser(): Promise<{ browser: Browser; page: Page }> {
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
+  });
+  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  return { browser, page };
+}
+
+/** Saves test-output/e2e/<name>.png and returns its path. */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  const file = path.join(SCREENSHOT_DIR, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: false });
+  return file;
+}

@@ -20,7 +20,7 @@ const MAX_PIXELS = 268_402_689;
 /**
  * Decodes JPEG, PNG, WebP, GIF (first frame), TIFF (first page) or BMP to 8-bit RGB the way
  * PIL's `Image.open(...).convert('RGB')` does: alpha dropped without compositing, EXIF
- * orientation not applied, embedded ICC profiles ignored.
+ * orientation not applied, embedded ICC profiles ignored, CMYK converted with PIL's formula.
  */
 export async function decodeImage(input: string | Buffer): Promise<RgbImage> {
   const label = typeof input === 'string' ? input : `(${input.length}-byte buffer)`;
@@ -48,10 +48,28 @@ async function readImageFile(file: string): Promise<Buffer> {
 
 async function decodeWithSharp(bytes: Buffer): Promise<RgbImage> {
   // ignoreIcc: PIL hands over the stored values; colour-managing them would shift pixels.
-  const { data, info } = await sharp(bytes, { ignoreIcc: true, limitInputPixels: MAX_PIXELS })
-    .raw({ depth: 'uchar' })
-    .toBuffer({ resolveWithObject: true });
+  const image = sharp(bytes, { ignoreIcc: true, limitInputPixels: MAX_PIXELS });
+  if ((await image.metadata()).space === 'cmyk') {
+    // libvips would convert CMYK through an ICC profile; take the raw inks and convert like PIL.
+    const { data, info } = await image.pipelineColourspace('cmyk').toColourspace('cmyk').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    return cmykToRgb(data, info.width, info.height, info.channels);
+  }
+  const { data, info } = await image.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   return toRgb(data, info.width, info.height, info.channels);
+}
+
+/** Pillow's cmyk2rgb: each ink scales the remaining (255 − K), with its rounded integer divide by 255. */
+function cmykToRgb(src: Uint8Array, width: number, height: number, channels: number): RgbImage {
+  const out = new Uint8Array(width * height * 3);
+  const mulDiv255 = (a: number, b: number) => {
+    const t = a * b + 128;
+    return ((t >> 8) + t) >> 8;
+  };
+  for (let p = 0, s = 0, o = 0; p < width * height; p++, s += channels, o += 3) {
+    const remaining = 255 - src[s + 3];
+    for (let c = 0; c < 3; c++) out[o + c] = remaining - mulDiv255(src[s + c], remaining);
+  }
+  return { data: out, width, height };
 }
 
 /** Grey → replicated, grey+alpha and RGBA → alpha dropped (PIL's convert('RGB')). */

@@ -206,6 +206,17 @@ describe('decodeImage', () => {
     expect([...(await decodeImage(grey)).data]).toEqual([0, 0, 0, 77, 77, 77, 255, 255, 255]);
   });
 
+  it("converts CMYK JPEG with PIL's formula, not an ICC profile", async () => {
+    // Pillow 9.4 wrote this 8×8 JPEG of inks (C, M, Y, K) = (20, 200, 100, 50) and reads it as RGB (189, 44, 125).
+    const cmykJpeg = Buffer.from(
+      '/9j/7gAOQWRvYmUAZAAAAAAA/9sAQwACAQEBAQECAQEBAgICAgIEAwICAgIFBAQDBAYFBgYGBQYGBgcJCAYHCQcGBggLCAkKCgoKCgYICwwLCgwJCgoK/8AAFAgACAAIBEMRAE0RAFkRAEsRAP/EAB8AAAEFAQEBAQEBAAAAAAAAAAABAgMEBQYHCAkKC//EALUQAAIBAwMCBAMFBQQEAAABfQECAwAEEQUSITFBBhNRYQcicRQygZGhCCNCscEVUtHwJDNicoIJChYXGBkaJSYnKCkqNDU2Nzg5OkNERUZHSElKU1RVVldYWVpjZGVmZ2hpanN0dXZ3eHl6g4SFhoeIiYqSk5SVlpeYmZqio6Slpqeoqaqys7S1tre4ubrCw8TFxsfIycrS09TV1tfY2drh4uPk5ebn6Onq8fLz9PX29/j5+v/aAA4EQwBNAFkASwAAPwD9rK/NuvbK/TSv/9k=',
+      'base64',
+    );
+    const out = await decodeImage(cmykJpeg);
+    expect([out.width, out.height]).toEqual([8, 8]);
+    for (let p = 0; p < 64; p++) expect([...out.data.subarray(p * 3, p * 3 + 3)]).toEqual([189, 44, 125]);
+  });
+
   it('does not apply EXIF orientation (PIL does not)', async () => {
     const jpeg = await sharp(Buffer.from(img.data), raw).jpeg().withMetadata({ orientation: 6 }).toBuffer();
     expect((await sharp(jpeg).metadata()).orientation).toBe(6);

@@ -1,0 +1,56 @@
+// `lamm zeroshot --model DIR --data DIR [--template T | --ensemble] [--split all|train|test] [--db FILE]`
+// → {"accuracy": a, "perClass": {folder: acc}} (DESIGN §5). Without --db the folder is
+// imported into a throwaway in-memory project; with it, into that project (re-importing
+// picks up changes, features are cached there, and the run is kept).
+import { describeBackend, initBackend } from '../backend';
+import { optionalString, requireString, UsageError, type ParsedArgs } from '../cli';
+import { loadClip } from '../clip';
+import { importFolder } from '../data/import';
+import { ProjectStore } from '../data/store';
+import { stderrContext } from '../jobs/context';
+import { ENSEMBLE_TEMPLATES, runZeroShot, type EvalSplit } from '../lamm/zeroshot';
+import type { Command } from '.';
+
+const SPLITS: readonly EvalSplit[] = ['all', 'train', 'test'];
+
+function templatesFrom(args: ParsedArgs): string[] | undefined {
+  const template = optionalString(args, 'template');
+  if (template !== undefined && args.options.ensemble) throw new UsageError('give --template or --ensemble, not both');
+  if (args.options.ensemble) return [...ENSEMBLE_TEMPLATES];
+  return template === undefined ? undefined : [template];
+}
+
+export const zeroshot: Command = {
+  usage: '--model DIR --data DIR [--template T | --ensemble] [--split all|train|test] [--db FILE]',
+  async run(args) {
+    const modelDir = requireString(args, 'model');
+    const dataDir = requireString(args, 'data');
+    const templates = templatesFrom(args);
+    const split = (optionalString(args, 'split') ?? 'all') as EvalSplit;
+    if (!SPLITS.includes(split)) throw new UsageError(`--split must be one of ${SPLITS.join(', ')}, got "${split}"`);
+    const dbFile = optionalString(args, 'db');
+
+    const backend = await initBackend();
+    process.stderr.write(`backend: ${describeBackend(backend)}\n`);
+    const ctx = stderrContext();
+    const model = await loadClip(modelDir);
+    const store = ProjectStore.open(dbFile ?? ':memory:');
+    try {
+      const imported = await importFolder(store, dataDir, {}, ctx);
+      process.stderr.write(`imported ${imported.images} images in ${imported.classes} classes (${imported.layout})\n`);
+      for (const s of imported.skipped) process.stderr.write(`skipped ${s.path}: ${s.reason}\n`);
+      const result = await runZeroShot(store, model, { datasetId: imported.datasetId, templates, split }, ctx);
+      for (const f of result.failed) process.stderr.write(`left out ${f.path}: ${f.reason}\n`);
+      process.stderr.write(`zero-shot on ${result.images} images${dbFile ? `, run ${result.runId} in ${store.file}` : ''}\n`);
+      return { accuracy: result.accuracy, perClass: result.perClass };
+    } finally {
+      store.close();
+      model.dispose();
+    }
+  },
+  print(result: { accuracy: number; perClass: Record<string, number> }) {
+    const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+    const lines = Object.entries(result.perClass).map(([folder, acc]) => `  ${folder}: ${pct(acc)}`);
+    process.stdout.write(`accuracy ${pct(result.accuracy)}\n${lines.join('\n')}\n`);
+  },
+};

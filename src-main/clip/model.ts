@@ -6,7 +6,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend';
 import { parseClipConfig, parsePreprocessConfig, readJsonFile, type ClipConfig } from './config';
-import { textForward, visionForward } from './encoders';
+import { textForward, textPrefix, visionForward } from './encoders';
 import { parseSafetensors } from './safetensors';
 import { ClipTokenizer } from './tokenizer';
 import type { ClipModel } from './types';
@@ -87,9 +87,14 @@ export function createClipModel(parts: Parts): ClipModel {
         return textForward(weights.text, config.text, embeds, eot);
       });
     },
-    encodeTextEmbeddings(embeds, eot) {
+    encodeTextEmbeddings(embeds, eot, opts = {}) {
       alive();
-      return tf.tidy(() => textForward(weights.text, config.text, embeds, eot));
+      return tf.tidy(() => textForward(weights.text, config.text, embeds, eot, opts));
+    },
+    textPrefix(prefixEmbeds) {
+      alive();
+      const kv = textPrefix(weights.text, config.text, prefixEmbeds);
+      return { ...kv, dispose: () => tf.dispose([...kv.keys, ...kv.values]) };
     },
     encodeImages(pixels) {
       alive();

@@ -3,6 +3,20 @@ import type * as tf from '@tensorflow/tfjs';
 import type { ClipConfig, PreprocessConfig } from './config';
 import type { ClipTokenizer } from './tokenizer';
 
+/** A shared prompt prefix's per-layer keys/values; dispose when done. */
+export interface TextPrefix {
+  readonly length: number;
+  readonly keys: tf.Tensor2D[];
+  readonly values: tf.Tensor2D[];
+  dispose(): void;
+}
+
+export interface TextEncodeOptions {
+  prefix?: TextPrefix;
+  /** Recompute each block's activations in the backward pass: memory of one block instead of all (about 15% slower). */
+  recompute?: boolean;
+}
+
 export interface ClipModel {
   /** The Hugging Face folder it was loaded from. */
   readonly folder: string;
@@ -19,10 +33,13 @@ export interface ClipModel {
   encodeText(ids: number[][]): tf.Tensor2D;
   /**
    * Projected text features from input token embeddings [B, L, width] (position embeddings are
-   * added inside). `eot[b]` is the position of row b's EOT token. Differentiable w.r.t. `embeds`;
-   * the model's weights are frozen.
+   * added inside). `eot[b]` is the position of row b's EOT token within `embeds`. Differentiable
+   * w.r.t. `embeds`; the model's weights are frozen. With `prefix`, `embeds` holds only what
+   * follows that shared prefix (exact under the causal mask, and most of the work saved).
    */
-  encodeTextEmbeddings(embeds: tf.Tensor3D, eot: number[]): tf.Tensor2D;
+  encodeTextEmbeddings(embeds: tf.Tensor3D, eot: number[], opts?: TextEncodeOptions): tf.Tensor2D;
+  /** Runs token embeddings [P, width] that begin every prompt (e.g. "[SOT] a photo of a") once, keeping each layer's keys/values. */
+  textPrefix(prefixEmbeds: tf.Tensor2D): TextPrefix;
   /** Projected, unnormalised image features [B, P] from preprocessed pixels [B, H, W, 3]. */
   encodeImages(pixels: tf.Tensor4D): tf.Tensor2D;
   dispose(): void;

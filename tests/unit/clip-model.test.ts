@@ -175,3 +175,58 @@ describe('loadClip on a valid folder', () => {
     expect(() => m.encodeText([[512, 513]])).toThrow(/disposed/);
   });
 });
+
+describe('exact speed-ups of the text encoder', () => {
+  let model: ClipModel;
+  beforeAll(async () => {
+    model = await loadClip(goodDir);
+  });
+  afterAll(() => model.dispose());
+
+  // "[SOT] a photo of a" + label tokens + "." + EOT, for three classes of different lengths.
+  const prefixIds = [512, 65, 300, 301, 65];
+  const suffixes = [[120, 121, 46, 513], [130, 46, 513, 513], [140, 141, 142, 46]];
+  const eotInSuffix = [3, 2, 3];
+  const suffixesWithEot = suffixes.map((s, i) => (i === 2 ? [...s, 513] : s));
+
+  function embedRows(rows: number[][]): tf.Tensor3D {
+    const len = Math.max(...rows.map((r) => r.length));
+    const padded = rows.map((r) => [...r, ...new Array(len - r.length).fill(513)]);
+    return tf.tidy(() => tf.gather(model.tokenEmbedding, tf.tensor2d(padded, [rows.length, len], 'int32')) as unknown as tf.Tensor3D);
+  }
+
+  async function featuresAndGrad(run: (suffix: tf.Tensor3D) => tf.Tensor2D, suffix: tf.Tensor3D, target: tf.Tensor) {
+    const { value, grad } = tf.valueAndGrad((s: tf.Tensor) => tf.sum(tf.mul(run(s as tf.Tensor3D), target)))(suffix);
+    const features = tf.tidy(() => run(suffix));
+    const out = { features: await features.data(), loss: (await value.data())[0], grad: await grad.data() };
+    tf.dispose([value, grad, features]);
+    return out;
+  }
+
+  it('prefix keys/values and recomputation give the same features, loss and gradients (1e-5)', async () => {
+    const suffix = embedRows(suffixesWithEot);
+    const prefixEmbeds = tf.tidy(() => tf.gather(model.tokenEmbedding, tf.tensor1d(prefixIds, 'int32')) as tf.Tensor2D);
+    const target = tf.randomNormal([3, 16], 0, 1, 'float32', 3);
+    const full = (s: tf.Tensor3D) => {
+      const p = tf.broadcastTo(prefixEmbeds.expandDims(0), [3, prefixIds.length, 32]) as tf.Tensor3D;
+      return model.encodeTextEmbeddings(tf.concat([p, s], 1), eotInSuffix.map((e) => e + prefixIds.length));
+    };
+    const prefix = model.textPrefix(prefixEmbeds);
+    const before = tf.memory().numTensors;
+    const reference = await featuresAndGrad(full, suffix, target);
+    const variants = [
+      await featuresAndGrad((s) => model.encodeTextEmbeddings(s, eotInSuffix, { prefix }), suffix, target),
+      await featuresAndGrad((s) => full(s).clone(), suffix, target),
+      await featuresAndGrad((s) => model.encodeTextEmbeddings(s, eotInSuffix, { prefix, recompute: true }), suffix, target),
+    ];
+    expect(tf.memory().numTensors).toBe(before);
+    for (const v of variants) {
+      expect(maxAbsDiff(v.features, reference.features)).toBeLessThan(1e-5);
+      expect(Math.abs(v.loss - reference.loss) / Math.abs(reference.loss)).toBeLessThan(1e-5);
+      const scale = Math.max(...Array.from(reference.grad, Math.abs));
+      expect(maxAbsDiff(v.grad, reference.grad) / scale).toBeLessThan(1e-5);
+    }
+    tf.dispose([suffix, prefixEmbeds, target]);
+    prefix.dispose();
+  });
+});

@@ -224,26 +224,28 @@ function clip8(acc: number): number {
 
 function resampleHorizontal(src: RgbImage, outWidth: number): RgbImage {
   const { start, taps, weights, ksize } = precomputeCoefficients(src.width, outWidth);
+  const input = src.data;
   const out = new Uint8Array(outWidth * src.height * 3);
   const half = 1 << (PRECISION_BITS - 1);
+  let o = 0;
   for (let y = 0; y < src.height; y++) {
     const row = y * src.width * 3;
     for (let xx = 0; xx < outWidth; xx++) {
       let r = half;
       let g = half;
       let b = half;
-      const w0 = xx * ksize;
+      const n = taps[xx];
+      let w = xx * ksize;
       let p = row + start[xx] * 3;
-      for (let t = 0; t < taps[xx]; t++, p += 3) {
-        const w = weights[w0 + t];
-        r += src.data[p] * w;
-        g += src.data[p + 1] * w;
-        b += src.data[p + 2] * w;
+      for (let t = 0; t < n; t++, p += 3) {
+        const k = weights[w++];
+        r += input[p] * k;
+        g += input[p + 1] * k;
+        b += input[p + 2] * k;
       }
-      const o = (y * outWidth + xx) * 3;
-      out[o] = clip8(r);
-      out[o + 1] = clip8(g);
-      out[o + 2] = clip8(b);
+      out[o++] = clip8(r);
+      out[o++] = clip8(g);
+      out[o++] = clip8(b);
     }
   }
   return { data: out, width: outWidth, height: src.height };
@@ -251,15 +253,18 @@ function resampleHorizontal(src: RgbImage, outWidth: number): RgbImage {
 
 function resampleVertical(src: RgbImage, outHeight: number): RgbImage {
   const { start, taps, weights, ksize } = precomputeCoefficients(src.height, outHeight);
+  const input = src.data;
   const rowLength = src.width * 3;
   const out = new Uint8Array(rowLength * outHeight);
   const half = 1 << (PRECISION_BITS - 1);
   for (let yy = 0; yy < outHeight; yy++) {
     const w0 = yy * ksize;
+    const n = taps[yy];
+    const first = start[yy] * rowLength;
     for (let i = 0; i < rowLength; i++) {
       let acc = half;
-      let p = start[yy] * rowLength + i;
-      for (let t = 0; t < taps[yy]; t++, p += rowLength) acc += src.data[p] * weights[w0 + t];
+      let p = first + i;
+      for (let t = 0; t < n; t++, p += rowLength) acc += input[p] * weights[w0 + t];
       out[yy * rowLength + i] = clip8(acc);
     }
   }

@@ -67,7 +67,7 @@ export class ClipTokenizer {
     const text = readText(mergesFile).trim();
     if (text === '') throw new Error(`${mergesFile} is empty`);
     const lines = text.split('\n');
-    // HF drops the first line unconditionally; it is the "#version" header in every CLIP folder.
+    // HF skips line 1, the "#version" header every CLIP merges.txt has; a file without one keeps its first rule.
     const merges = lines[0]?.startsWith('#version') ? lines.slice(1) : lines;
     try {
       return new ClipTokenizer(vocab, merges.slice(0, MAX_MERGES));

@@ -23,7 +23,12 @@ export default defineConfig({
   main: {
     build: {
       outDir: resolve(root, 'out/main'),
-      rollupOptions: { input: { index: resolve(root, 'src-main/index.ts') } },
+      // The training worker is its own entry: a worker thread loads it by file (jobs/training.ts).
+      rollupOptions: {
+        input: { index: resolve(root, 'src-main/index.ts'), 'train-worker': resolve(root, 'src-main/jobs/train-worker.ts') },
+        // Optional native backends: loaded at run time when installed (backend.ts), never bundled.
+        external: ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'],
+      },
     },
   },
   preload: {

@@ -10,8 +10,11 @@ import { IPC_CALL, IPC_EVENT, THUMB_SCHEME } from './api/ipc';
 import { isAppNavigation, isExternalLink, windowOptions } from './api/electron-window';
 import { thumbnailProtocolHandler } from './api/thumbnails';
 import type { ParamsOf, ResultOf } from './api/contract';
+import { setTrainingWorkerEntry } from './jobs/training';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+// Bundled beside this file by electron-vite (see electron.vite.config.ts).
+setTrainingWorkerEntry({ url: new URL('./train-worker.js', import.meta.url), execArgv: [] });
 const PRELOAD = path.join(here, '../preload/index.cjs');
 const RENDERER_HTML = path.join(here, '../renderer/index.html');
 const ICON = path.join(here, '../../resources/icon.png');

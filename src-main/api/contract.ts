@@ -14,7 +14,7 @@ export type { TrainConfig, TrainConfigInput, TrainMethod };
 
 // ---------- shared shapes ----------
 
-export type Split = 'train' | 'test' | 'unassigned';
+export type Split = 'train' | 'test';
 export type RunKind = 'zeroshot' | TrainMethod;
 export type RunStatus = 'running' | 'done' | 'failed' | 'cancelled';
 export type ExportFormat = 'safetensors' | 'npy' | 'json';
@@ -52,7 +52,8 @@ export interface ClassRow {
   folder: string;
   /** The words that go into the prompt template; the folder name with _/- as spaces until renamed. */
   promptName: string;
-  counts: { train: number; test: number; unassigned: number; excluded: number; total: number };
+  /** Non-excluded images per split; excluded; all present images. */
+  counts: { train: number; test: number; excluded: number; total: number };
 }
 
 export type ImageFlag = 'duplicate' | 'mislabel';
@@ -64,7 +65,7 @@ export interface ImageRow {
   relPath: string;
   split: Split;
   excluded: boolean;
-  /** In the few-shot training subset of the current split. */
+  /** Among the K training shots last drawn on the Dataset page (what a run with that K and seed trains on). */
   shot: boolean;
   flags: ImageFlag[];
 }

@@ -1,21 +1,45 @@
-// The contract implemented over the engine. One instance per open window / server. It holds the
-// open project, runs long work as jobs, and turns engine results into the contract's plain
-// shapes. No engine logic lives here: every method is a call into src-main/{clip,data,lamm,
-// export,jobs} plus bookkeeping.
-import { promises as fs } from 'node:fs';
+// The contract implemented over the engine. One instance per window / server. It holds the
+// open project and the loaded model, runs long work as jobs, and turns engine results into the
+// contract's plain shapes. No engine logic lives here: every method is calls into
+// src-main/{clip,data,lamm,export} plus bookkeeping.
+import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type {
   AppStatus,
+  ClassRow,
+  ImageRow,
+  LabelTokenReport,
   LammHandlers,
+  ModelInfo,
   ParamsOf,
   ProjectSummary,
   RecentProject,
   ResultOf,
+  RunDetail,
+  RunSummary,
+  TrainConfig,
 } from './contract';
 import { EventHub } from './rpc';
 import { JobRegistry } from './jobs';
-import { PINNED_MODELS } from './model-download';
+import { downloadPinnedModel, findPinnedModel, PINNED_MODELS } from './model-download';
+import { compareRunPredictions } from './compare';
+import { describeBackend, initBackend } from '../backend';
+import { loadClip, type ClipModel } from '../clip';
+import { ProjectStore, type ModelRecord, type RunRecord } from '../data/store';
+import { importFolder } from '../data/import';
+import { selectShots } from '../data/splits';
+import { classCounts, findLikelyMislabels, findNearDuplicates, groupDuplicates, relabel, renamePrompt, searchByText, setExcluded } from '../data/curation';
+import { registerClipModel } from '../data/features';
+import { thumbnailFile } from '../data/thumbnails';
 import { DEFAULT_TRAIN_CONFIG } from '../lamm/config';
+import { runZeroShot } from '../lamm/zeroshot';
+import { runTrainingJob } from '../jobs/training';
+import { loadRunClassifier } from '../lamm/classifier';
+import { setupLabelTokens } from '../lamm/prompts';
+import { tokenNeighbours } from '../lamm/neighbours';
+import { exportClassifier, importExport } from '../export/export';
+import { DEMO_MODEL_DIR, generateDemoDataset, loadRecipe } from '../demo/dataset';
+import { classifyImages } from '../export/classify';
 
 export interface ServiceOptions {
   host: AppStatus['host'];
@@ -25,16 +49,23 @@ export interface ServiceOptions {
 }
 
 const RECENT_LIMIT = 12;
+const DEFAULT_NEIGHBOURS = 8;
 
-/** A contract method whose engine piece has not landed yet: a clear error, never a fake result. */
-function notAvailable(what: string): never {
-  throw new Error(`${what} is not available yet in this build`);
+interface OpenProject {
+  store: ProjectStore;
+  /** The project's dataset (one per project in the app), once something was imported. */
+  datasetId: number | null;
+  /** The model new work uses. */
+  modelId: number | null;
+  /** The K and seed last drawn on the Dataset page. */
+  shots: { shots: number; seed: number } | null;
 }
 
 export class LammService implements LammHandlers {
   readonly hub = new EventHub();
   readonly jobs = new JobRegistry(this.hub);
-  private project: ProjectSummary | null = null;
+  private project: OpenProject | null = null;
+  private loaded: { folder: string; sha256: string; model: ClipModel } | null = null;
   private backend: string | null = null;
 
   constructor(private readonly opts: ServiceOptions) {}
@@ -42,7 +73,7 @@ export class LammService implements LammHandlers {
   // ---------- app ----------
 
   getStatus(): AppStatus {
-    return { version: this.opts.version, backend: this.backend, host: this.opts.host, project: this.project, jobs: this.jobs.list() };
+    return { version: this.opts.version, backend: this.backend, host: this.opts.host, project: this.summary(), jobs: this.jobs.list() };
   }
 
   async listRecentProjects(): Promise<RecentProject[]> {
@@ -51,132 +82,312 @@ export class LammService implements LammHandlers {
 
   // ---------- projects ----------
 
-  async createProject(_p: ParamsOf<'createProject'>): Promise<ResultOf<'createProject'>> {
-    return notAvailable('creating a project (data store)');
+  async createProject({ dbPath, dataFolder }: ParamsOf<'createProject'>): Promise<ProjectSummary> {
+    const file = path.resolve(dbPath);
+    if (existsSync(file)) throw new Error(`${file} already exists: open it instead, or choose another name`);
+    if (dataFolder && !existsSync(dataFolder)) throw new Error(`the image folder ${dataFolder} does not exist`);
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    return this.open(file);
   }
 
-  async openProject(_p: ParamsOf<'openProject'>): Promise<ResultOf<'openProject'>> {
-    return notAvailable('opening a project (data store)');
+  async openProject({ dbPath }: ParamsOf<'openProject'>): Promise<ProjectSummary> {
+    const file = path.resolve(dbPath);
+    if (!existsSync(file)) throw new Error(`no project file at ${file}`);
+    return this.open(file);
   }
 
+  /** The demo: its dataset generated from the committed recipe, imported into a project in the state folder, with the committed demo CLIP. */
   openDemo(): ResultOf<'openDemo'> {
-    return notAvailable('the demo project');
+    const dir = path.join(this.opts.stateDir, 'demo');
+    return this.jobs.start('demo', 'Preparing the demo project', async (ctx) => {
+      if (!existsSync(path.join(DEMO_MODEL_DIR, 'config.json'))) throw new Error(`the demo model is missing (${DEMO_MODEL_DIR}): run \`lamm demo --pretrain\``);
+      const data = await generateDemoDataset(path.join(dir, 'data'), loadRecipe(), { ctx });
+      ctx.log(data.written ? `generated ${data.images.train + data.images.test} demo images` : 'demo images already generated');
+      const dbPath = path.join(dir, 'demo.lamm.sqlite');
+      await this.open(dbPath, { allowRunning: true });
+      const p = this.requireProject();
+      const s = await importFolder(p.store, data.dir, {}, ctx);
+      p.datasetId = s.datasetId;
+      await this.addModel({ folder: DEMO_MODEL_DIR });
+      this.changed('images');
+      return this.summary()!;
+    });
   }
 
   // ---------- dataset and curation ----------
 
-  importFolder(_p: ParamsOf<'importFolder'>): ResultOf<'importFolder'> {
-    return notAvailable('folder import');
+  importFolder({ folder }: ParamsOf<'importFolder'>): ResultOf<'importFolder'> {
+    const p = this.requireProject();
+    const root = path.resolve(folder);
+    return this.jobs.start('import', `Importing ${path.basename(root)}`, async (ctx) => {
+      const s = await importFolder(p.store, root, {}, ctx);
+      p.datasetId = s.datasetId;
+      for (const f of s.skipped) ctx.log(`skipped ${f.path}: ${f.reason}`, 'warn');
+      ctx.log(`${s.images} images in ${s.classes} classes: ${s.added} added, ${s.changed} changed, ${s.moved} moved, ${s.removed} gone, ${s.skipped.length} skipped`);
+      this.changed('images');
+      return this.summary()!;
+    });
   }
 
-  listClasses(): ResultOf<'listClasses'> {
-    this.requireProject();
-    return notAvailable('the class table');
+  listClasses(): ClassRow[] {
+    const p = this.requireProject();
+    if (p.datasetId === null) return [];
+    return classCounts(p.store, p.datasetId).map((c) => ({
+      id: c.id,
+      folder: c.folder,
+      promptName: c.promptName,
+      counts: { train: c.train, test: c.test, excluded: c.excluded, total: c.total },
+    }));
   }
 
-  renameClass(_p: ParamsOf<'renameClass'>): ResultOf<'renameClass'> {
-    this.requireProject();
-    return notAvailable('renaming prompt names');
+  renameClass({ classId, promptName }: ParamsOf<'renameClass'>): ClassRow {
+    const p = this.requireProject();
+    renamePrompt(p.store, classId, promptName);
+    this.changed('classes');
+    const row = this.listClasses().find((c) => c.id === classId);
+    if (!row) throw new Error(`class ${classId} has no images in this project`);
+    return row;
   }
 
-  makeSplit(_p: ParamsOf<'makeSplit'>): ResultOf<'makeSplit'> {
-    this.requireProject();
-    return notAvailable('few-shot splits');
+  makeSplit({ shots, seed }: ParamsOf<'makeSplit'>): ResultOf<'makeSplit'> {
+    const p = this.requireProject();
+    const datasetId = this.requireDataset(p);
+    const selection = selectShots(p.store, datasetId, { shots, seed });
+    p.shots = { shots, seed };
+    const counts = new Map(classCounts(p.store, datasetId).map((c) => [c.id, c]));
+    this.changed('images');
+    return {
+      shots,
+      seed,
+      perClass: Object.fromEntries(selection.classes.map((c) => [c.folder, { shots: c.imageIds.length, test: counts.get(c.classId)?.test ?? 0 }])),
+    };
   }
 
-  listImages(): ResultOf<'listImages'> {
-    this.requireProject();
-    return notAvailable('the image list');
+  listImages(): ImageRow[] {
+    const p = this.requireProject();
+    if (p.datasetId === null) return [];
+    const shotIds = new Set<number>();
+    if (p.shots) {
+      try {
+        for (const c of selectShots(p.store, p.datasetId, p.shots).classes) for (const id of c.imageIds) shotIds.add(id);
+      } catch {
+        // Edits since the draw left a class with fewer than K images: no shots to mark.
+      }
+    }
+    return p.store.listImages(p.datasetId, { includeExcluded: true }).map((img) => ({
+      id: img.id,
+      classId: img.classId,
+      relPath: img.path,
+      split: img.split,
+      excluded: img.excluded,
+      shot: shotIds.has(img.id),
+      flags: [],
+    }));
   }
 
-  updateImages(_p: ParamsOf<'updateImages'>): ResultOf<'updateImages'> {
-    this.requireProject();
-    return notAvailable('excluding and relabelling images');
+  updateImages({ ids, excluded, classId }: ParamsOf<'updateImages'>): ResultOf<'updateImages'> {
+    const p = this.requireProject();
+    let updated = 0;
+    if (excluded !== undefined) updated += setExcluded(p.store, ids, excluded);
+    if (classId !== undefined) updated += relabel(p.store, ids, classId);
+    this.changed('images');
+    return { updated };
   }
 
-  findDuplicates(_p: ParamsOf<'findDuplicates'>): ResultOf<'findDuplicates'> {
-    this.requireProject();
-    return notAvailable('duplicate search');
+  findDuplicates({ threshold }: ParamsOf<'findDuplicates'>): ResultOf<'findDuplicates'> {
+    const p = this.requireProject();
+    const datasetId = this.requireDataset(p);
+    return this.jobs.start('duplicates', 'Finding near-duplicates', async (ctx) => {
+      const model = await this.model(p);
+      return groupDuplicates(await findNearDuplicates(p.store, model, datasetId, { threshold }, ctx));
+    });
   }
 
   findMislabels(): ResultOf<'findMislabels'> {
-    this.requireProject();
-    return notAvailable('likely-mislabel search');
+    const p = this.requireProject();
+    const datasetId = this.requireDataset(p);
+    return this.jobs.start('mislabels', 'Finding likely mislabels', async (ctx) => {
+      const model = await this.model(p);
+      // The newest finished trained run judges best; without one, a fresh zero-shot run does.
+      const judge = p.store.listRuns(datasetId).filter((r) => r.kind !== 'zeroshot' && r.status === 'done' && r.modelId === p.modelId).at(-1);
+      ctx.log(judge ? `judged by run ${judge.id}` : 'judged by zero-shot CLIP');
+      const found = await findLikelyMislabels(p.store, model, datasetId, { runId: judge?.id }, ctx);
+      if (!judge) this.changed('runs');
+      return found;
+    });
   }
 
-  searchImages(_p: ParamsOf<'searchImages'>): ResultOf<'searchImages'> {
-    this.requireProject();
-    return notAvailable('text search');
+  async searchImages({ query, limit }: ParamsOf<'searchImages'>): Promise<ResultOf<'searchImages'>> {
+    const p = this.requireProject();
+    const datasetId = this.requireDataset(p);
+    return searchByText(p.store, await this.model(p), datasetId, query, { limit });
   }
 
   // ---------- models ----------
 
-  listModels(): ResultOf<'listModels'> {
+  listModels(): ModelInfo[] {
     if (!this.project) return [];
-    return notAvailable('the model list');
+    return this.project.store.listModels().map(modelInfo);
   }
 
-  addModel(_p: ParamsOf<'addModel'>): ResultOf<'addModel'> {
-    this.requireProject();
-    return notAvailable('adding a model');
+  async addModel({ folder }: ParamsOf<'addModel'>): Promise<ModelInfo> {
+    const p = this.requireProject();
+    const model = await this.loadModel(path.resolve(folder));
+    const record = registerClipModel(p.store, model);
+    p.modelId = record.id;
+    this.changed('models');
+    return modelInfo(record);
   }
 
-  selectModel(_p: ParamsOf<'selectModel'>): ResultOf<'selectModel'> {
-    this.requireProject();
-    return notAvailable('choosing a model');
+  selectModel({ modelId }: ParamsOf<'selectModel'>): ProjectSummary {
+    const p = this.requireProject();
+    p.store.getModel(modelId);
+    p.modelId = modelId;
+    this.changed('models');
+    return this.summary()!;
   }
 
   listDownloadableModels(): ResultOf<'listDownloadableModels'> {
     return PINNED_MODELS.map((m) => ({ repo: m.repo, revision: m.revision, title: m.title, sizeBytes: m.approxBytes }));
   }
 
-  downloadModel(_p: ParamsOf<'downloadModel'>): ResultOf<'downloadModel'> {
-    return notAvailable('model download');
+  downloadModel({ repo, destFolder }: ParamsOf<'downloadModel'>): ResultOf<'downloadModel'> {
+    const pinned = findPinnedModel(repo);
+    const dest = path.resolve(destFolder);
+    return this.jobs.start('download', `Downloading ${pinned.title}`, async (ctx) => {
+      await downloadPinnedModel(pinned, dest, ctx);
+      ctx.log(`verified ${pinned.files.length} files in ${dest}`);
+      if (!this.project) throw new Error(`downloaded to ${dest}; open a project to add it`);
+      return this.addModel({ folder: dest });
+    });
   }
 
   // ---------- runs ----------
 
-  getTrainDefaults(): ResultOf<'getTrainDefaults'> {
-    return structuredClone(DEFAULT_TRAIN_CONFIG);
+  getTrainDefaults(): TrainConfig {
+    const shots = this.project?.shots;
+    return { ...structuredClone(DEFAULT_TRAIN_CONFIG), ...(shots ?? {}) };
   }
 
-  startZeroShot(_p: ParamsOf<'startZeroShot'>): ResultOf<'startZeroShot'> {
-    this.requireProject();
-    return notAvailable('zero-shot evaluation');
+  startZeroShot({ template }: ParamsOf<'startZeroShot'>): ResultOf<'startZeroShot'> {
+    const p = this.requireProject();
+    const datasetId = this.requireDataset(p);
+    return this.jobs.start('zeroshot', 'Zero-shot CLIP on the test split', async (ctx) => {
+      const model = await this.model(p);
+      // The test split, so it compares one to one with trained runs (they evaluate there).
+      const r = await runZeroShot(p.store, model, { datasetId, templates: template ? [template] : undefined, split: 'test' }, ctx);
+      for (const f of r.failed) ctx.log(`left out ${f.path}: ${f.reason}`, 'warn');
+      ctx.log(`zero-shot accuracy ${(100 * r.accuracy).toFixed(1)}% on ${r.images} images`);
+      this.hub.emit('run:update', { runId: r.runId, status: 'done', epoch: null });
+      this.changed('runs');
+      return runSummary(p.store.getRun(r.runId));
+    });
   }
 
-  startTraining(_p: ParamsOf<'startTraining'>): ResultOf<'startTraining'> {
-    this.requireProject();
-    return notAvailable('training');
+  startTraining(config: ParamsOf<'startTraining'>): ResultOf<'startTraining'> {
+    const p = this.requireProject();
+    const datasetId = this.requireDataset(p);
+    if (p.modelId === null) throw new Error('no model in this project yet: add one on the Model page');
+    const modelDir = p.store.getModel(p.modelId).folder;
+    const epochs = config.epochs ?? DEFAULT_TRAIN_CONFIG.epochs;
+    return this.jobs.start('train', `Training ${config.method ?? DEFAULT_TRAIN_CONFIG.method}`, async (ctx) => {
+      let runId: number | null = null;
+      try {
+        // A worker thread trains, so this process keeps answering calls meanwhile.
+        const outcome = await runTrainingJob({ dbFile: p.store.file, modelDir, datasetId, config }, ctx, (e) => {
+          if (e.type === 'run') {
+            runId = e.runId;
+            this.hub.emit('run:update', { runId: e.runId, status: 'running', epoch: null });
+            this.changed('runs');
+          } else if (e.type === 'epoch') {
+            ctx.progress({ stage: 'train', done: e.record.epoch, total: epochs, message: `loss ${e.record.loss.toFixed(4)}` });
+            this.hub.emit('run:update', { runId: e.runId, status: 'running', epoch: e.record });
+          } else if (e.type === 'log') {
+            ctx.log(e.message);
+            const backend = /^backend: (.*)$/.exec(e.message)?.[1];
+            if (backend && !this.backend) {
+              this.backend = backend;
+              this.hub.emit('status:backend', { backend });
+            }
+          }
+        });
+        ctx.log(`zero-shot ${(100 * outcome.zeroShot.accuracy).toFixed(1)}% → trained ${(100 * outcome.trained.accuracy).toFixed(1)}%`);
+        return runSummary(p.store.getRun(outcome.runId));
+      } finally {
+        if (runId !== null) {
+          this.hub.emit('run:update', { runId, status: p.store.getRun(runId).status, epoch: null });
+          this.changed('runs');
+        }
+      }
+    });
   }
 
-  listRuns(): ResultOf<'listRuns'> {
-    if (!this.project) return [];
-    return notAvailable('the run list');
+  listRuns(): RunSummary[] {
+    const p = this.project;
+    if (!p || p.datasetId === null) return [];
+    return p.store.listRuns(p.datasetId).map(runSummary).reverse();
   }
 
-  getRun(_p: ParamsOf<'getRun'>): ResultOf<'getRun'> {
-    this.requireProject();
-    return notAvailable('run details');
+  getRun({ runId }: ParamsOf<'getRun'>): RunDetail {
+    const p = this.requireProject();
+    const run = p.store.getRun(runId);
+    return { ...runSummary(run), log: p.store.getRunLog(runId), perClass: run.metrics?.perClass ?? {}, error: run.error };
   }
 
-  getNeighbours(_p: ParamsOf<'getNeighbours'>): ResultOf<'getNeighbours'> {
-    this.requireProject();
-    return notAvailable('token neighbours');
+  async getNeighbours({ runId, k }: ParamsOf<'getNeighbours'>): Promise<LabelTokenReport[]> {
+    const p = this.requireProject();
+    const c = loadRunClassifier(p.store, runId);
+    const model = await this.modelForRun(p, runId);
+    // The rows of E0 are the first minLen tokens of each prompt name the run used.
+    const setup = setupLabelTokens(model.tokenizer, c.classes.map((x) => x.promptName), c.template, model.config.text.maxPositions);
+    const reports = tokenNeighbours(model, c.labelEmbeddings, setup.labelTokenIds.flat(), k ?? DEFAULT_NEIGHBOURS);
+    return c.classes.map((cls, i) => ({
+      classId: c.classIds[i],
+      folder: cls.folder,
+      promptName: cls.promptName,
+      tokens: reports.slice(i * c.minLen, (i + 1) * c.minLen).map((r, position) => ({
+        position,
+        original: r.original,
+        originalRank: r.originalRank,
+        drift: r.drift,
+        neighbours: r.neighbours.map((n) => ({ token: n.token, cosine: n.cosine })),
+      })),
+    }));
   }
 
-  compareRuns(_p: ParamsOf<'compareRuns'>): ResultOf<'compareRuns'> {
-    this.requireProject();
-    return notAvailable('run comparison');
+  compareRuns({ runId, baseRunId }: ParamsOf<'compareRuns'>): ResultOf<'compareRuns'> {
+    const p = this.requireProject();
+    const run = p.store.getRun(runId);
+    if (run.kind === 'zeroshot') throw new Error(`run ${runId} is a zero-shot run; choose a trained run to compare`);
+    const base = baseRunId ?? p.store.listRuns(run.datasetId ?? undefined).filter((r) => r.kind === 'zeroshot' && r.status === 'done' && r.modelId === run.modelId).at(-1)?.id;
+    if (base === undefined) throw new Error('no zero-shot run with this model yet: run zero-shot on the Train page first');
+    const classes = p.store.getRunClasses(runId).map((c) => ({ id: c.classId, folder: p.store.getClass(c.classId).folder }));
+    return compareRunPredictions(
+      { runId: base, predictions: p.store.getPredictions(base) },
+      { runId, predictions: p.store.getPredictions(runId) },
+      classes,
+    );
   }
 
-  exportRun(_p: ParamsOf<'exportRun'>): ResultOf<'exportRun'> {
-    this.requireProject();
-    return notAvailable('export');
+  exportRun({ runId, format, out }: ParamsOf<'exportRun'>): ResultOf<'exportRun'> {
+    const p = this.requireProject();
+    return this.jobs.start('export', `Exporting run ${runId} as ${format}`, async (ctx) => {
+      ctx.progress({ stage: 'export', done: 0, total: 1 });
+      const files = exportClassifier(loadRunClassifier(p.store, runId), format, path.resolve(out));
+      ctx.progress({ stage: 'export', done: 1, total: 1 });
+      return { files };
+    });
   }
 
-  classifyImages(_p: ParamsOf<'classifyImages'>): ResultOf<'classifyImages'> {
-    return notAvailable('classifying with an export');
+  classifyImages({ exportPath, images }: ParamsOf<'classifyImages'>): ResultOf<'classifyImages'> {
+    if (images.length === 0) throw new Error('give at least one image to classify');
+    return this.jobs.start('classify', `Classifying ${images.length} image${images.length === 1 ? '' : 's'}`, async (ctx) => {
+      const classifier = importExport(path.resolve(exportPath));
+      const base = this.project?.store.listModels().find((m) => m.weightsSha256 === classifier.baseModel.sha256);
+      if (!base) throw new Error(`the export was made with ${classifier.baseModel.name} (weights ${classifier.baseModel.sha256.slice(0, 12)}…), which this project does not have: add that model first`);
+      const model = await this.loadModel(base.folder);
+      return classifyImages(classifier, model, images.map((i) => path.resolve(i)), { ctx });
+    });
   }
 
   // ---------- jobs and host ----------
@@ -197,38 +408,130 @@ export class LammService implements LammHandlers {
   // ---------- for adapters, outside the contract ----------
 
   /** Where the engine keeps an image's thumbnail; adapters check it with resolveThumbnail. */
-  async thumbnailCandidate(_imageId: number): Promise<string | null> {
-    if (!this.project) return null;
-    return null;
+  async thumbnailCandidate(imageId: number): Promise<string | null> {
+    const store = this.project?.store;
+    if (!store?.thumbnailDir) return null;
+    try {
+      return thumbnailFile(store.thumbnailDir, store.getImage(imageId).sha256);
+    } catch {
+      return null; // unknown id
+    }
   }
 
-  /** Folders whose files adapters may serve: the open project's. */
+  /** Folders whose files adapters may serve: the open project's thumbnail folder. */
   allowedRoots(): string[] {
-    return this.project ? [path.dirname(this.project.dbPath)] : [];
+    const dir = this.project?.store.thumbnailDir;
+    return dir ? [dir] : [];
   }
 
   async close(): Promise<void> {
     this.jobs.cancelAll();
+    this.loaded?.model.dispose();
+    this.loaded = null;
+    this.project?.store.close();
+    this.project = null;
   }
 
   // ---------- internals ----------
 
-  private requireProject(): ProjectSummary {
+  private async open(file: string, opts: { allowRunning?: boolean } = {}): Promise<ProjectSummary> {
+    if (!opts.allowRunning && this.jobs.running().length > 0) throw new Error('wait for the running jobs to finish (or cancel them) before switching projects');
+    const store = ProjectStore.open(file);
+    this.project?.store.close();
+    const datasets = store.listDatasets();
+    const models = store.listModels();
+    this.project = { store, datasetId: datasets[0]?.id ?? null, modelId: models.at(-1)?.id ?? null, shots: null };
+    const summary = this.summary()!;
+    await this.rememberProject(summary);
+    this.changed('project');
+    return summary;
+  }
+
+  private summary(): ProjectSummary | null {
+    const p = this.project;
+    if (!p) return null;
+    const dataset = p.datasetId === null ? null : p.store.getDataset(p.datasetId);
+    const counts = p.datasetId === null ? [] : classCounts(p.store, p.datasetId);
+    return {
+      dbPath: p.store.file,
+      name: path.basename(p.store.file).replace(/(\.lamm)?\.(sqlite|db)$/i, ''),
+      dataFolder: dataset?.root ?? null,
+      classCount: counts.length,
+      imageCount: counts.reduce((s, c) => s + c.total, 0),
+      modelId: p.modelId,
+    };
+  }
+
+  private changed(what: 'project' | 'classes' | 'images' | 'models' | 'runs'): void {
+    this.hub.emit('project:changed', { what, project: this.summary() });
+  }
+
+  private requireProject(): OpenProject {
     if (!this.project) throw new Error('no project is open: create or open one on the Projects page');
     return this.project;
+  }
+
+  private requireDataset(p: OpenProject): number {
+    if (p.datasetId === null) throw new Error('the project has no images yet: import a folder on the Dataset page');
+    return p.datasetId;
+  }
+
+  /** The project's chosen model, loaded (and kept loaded) on first use. */
+  private async model(p: OpenProject): Promise<ClipModel> {
+    if (p.modelId === null) throw new Error('no model in this project yet: add one on the Model page');
+    return this.loadModel(p.store.getModel(p.modelId).folder);
+  }
+
+  private async modelForRun(p: OpenProject, runId: number): Promise<ClipModel> {
+    const { modelId } = p.store.getRun(runId);
+    if (modelId === null) throw new Error(`run ${runId} has no model recorded`);
+    return this.loadModel(p.store.getModel(modelId).folder);
+  }
+
+  /** One model is kept in memory; loading another frees the previous one. */
+  private async loadModel(folder: string): Promise<ClipModel> {
+    if (this.loaded?.folder === folder) return this.loaded.model;
+    if (!this.backend) {
+      this.backend = describeBackend(await initBackend());
+      this.hub.emit('status:backend', { backend: this.backend });
+    }
+    const model = await loadClip(folder);
+    this.loaded?.model.dispose();
+    this.loaded = { folder, sha256: model.weightsSha256, model };
+    return model;
   }
 
   private recentFile(): string {
     return path.join(this.opts.stateDir, 'recent-projects.json');
   }
 
-  protected async rememberProject(p: ProjectSummary): Promise<void> {
+  private async rememberProject(p: ProjectSummary): Promise<void> {
     const file = this.recentFile();
     const list = (await readRecent(file)).filter((r) => r.dbPath !== p.dbPath);
     list.unshift({ dbPath: p.dbPath, name: p.name, openedAt: new Date().toISOString() });
     await fs.mkdir(path.dirname(file), { recursive: true });
     await fs.writeFile(file, JSON.stringify(list.slice(0, RECENT_LIMIT), null, 2));
   }
+}
+
+function modelInfo(m: ModelRecord): ModelInfo {
+  const c = m.config as { projectionDim?: number; vision?: { patchSize?: number; hiddenSize?: number; numLayers?: number; imageSize?: number }; text?: { hiddenSize?: number; numLayers?: number } };
+  const v = c.vision;
+  const summary = v ? `ViT patch ${v.patchSize} @ ${v.imageSize}px · ${c.projectionDim}-d features` : `${c.projectionDim ?? '?'}-d features`;
+  return { id: m.id, folder: m.folder, name: path.basename(m.folder), sha256: m.weightsSha256, summary };
+}
+
+function runSummary(r: RunRecord): RunSummary {
+  return {
+    id: r.id,
+    kind: r.kind,
+    status: r.status,
+    createdAt: r.createdAt,
+    backend: r.backend,
+    modelId: r.modelId,
+    accuracy: r.metrics?.accuracy ?? null,
+    config: (r.config ?? {}) as RunSummary['config'],
+  };
 }
 
 async function readRecent(file: string): Promise<RecentProject[]> {

@@ -36,6 +36,8 @@ export interface ClipConfig {
 export interface PreprocessConfig {
   doResize: boolean;
   shortestEdge: number;
+  /** Set when `size` is {height, width}: resize to exactly that (no aspect kept), as HF does. */
+  exactSize?: { height: number; width: number };
   doCenterCrop: boolean;
   cropHeight: number;
   cropWidth: number;
@@ -125,9 +127,12 @@ export function parsePreprocessConfig(raw: Json | null, vision: VisionConfig): P
     if (typeof v === 'number') return [v, v, v];
     throw new Error(`preprocessor_config.json ${key} must be three numbers`);
   };
+  const sizeObj = r.size as Json | undefined;
+  const exact = sizeObj && typeof sizeObj === 'object' && sizeObj.shortest_edge === undefined && typeof sizeObj.height === 'number' && typeof sizeObj.width === 'number';
   return {
     doResize: r.do_resize !== false,
     shortestEdge: sizeField(r.size, 'shortest_edge', size),
+    exactSize: exact ? { height: sizeObj.height as number, width: sizeObj.width as number } : undefined,
     doCenterCrop: r.do_center_crop !== false,
     cropHeight: sizeField(r.crop_size, 'height', size),
     cropWidth: sizeField(r.crop_size, 'width', size),

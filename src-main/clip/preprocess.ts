@@ -342,7 +342,7 @@ export function toPixelValues(img: RgbImage, cfg: PreprocessConfig): Float32Arra
 export function resizeAndCrop(img: RgbImage, cfg: PreprocessConfig): RgbImage {
   let out = img;
   if (cfg.doResize) {
-    const size = shortestEdgeSize(out.width, out.height, cfg.shortestEdge);
+    const size = cfg.exactSize ?? shortestEdgeSize(out.width, out.height, cfg.shortestEdge);
     out = resizeBicubic(out, size.width, size.height);
   }
   if (cfg.doCenterCrop) out = centerCrop(out, cfg.cropWidth, cfg.cropHeight);

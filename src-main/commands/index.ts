@@ -3,6 +3,10 @@
 import type { ParsedArgs } from '../cli';
 import { embedImage, embedText, tokenize } from './clip';
 import { serve } from './serve';
+import { train } from './train';
+import { neighbours } from './neighbours';
+import { exportRun } from './export';
+import { classify } from './classify';
 
 export interface Command {
   /** Flags and positionals, shown in `lamm --help`. */
@@ -18,4 +22,8 @@ export const commands: Record<string, Command> = {
   'embed-text': embedText,
   'embed-image': embedImage,
   serve,
+  train,
+  neighbours,
+  export: exportRun,
+  classify,
 };

@@ -2,7 +2,13 @@
 // frozen token-embedding table (special tokens left out), the rank its original token has
 // fallen to, and how far it moved (‖E − E0‖).
 import * as tf from '@tensorflow/tfjs';
+import type { LabelTokenReport } from '../api/contract';
 import type { ClipModel } from '../clip/types';
+import type { ProjectStore } from '../data/store';
+import { loadRunClassifier } from './classifier';
+import { setupLabelTokens } from './prompts';
+
+export const DEFAULT_NEIGHBOURS = 10;
 
 export interface Neighbour {
   id: number;
@@ -67,4 +73,27 @@ export function tokenNeighbours(model: ClipModel, vectors: Float32Array, origina
       neighbours: best.map((id) => ({ id, token: model.tokenizer.tokenText(id), cosine: cos(id) })),
     };
   });
+}
+
+/** The Inspect view of a finished run: every learned label token of every class (DESIGN §4). */
+export function runNeighbours(store: ProjectStore, model: ClipModel, runId: number, k = DEFAULT_NEIGHBOURS): LabelTokenReport[] {
+  const c = loadRunClassifier(store, runId);
+  if (c.baseModel.sha256 && c.baseModel.sha256 !== model.weightsSha256) {
+    throw new Error(`run ${runId} was trained on other weights (${c.baseModel.name}) than ${model.folder}`);
+  }
+  const setup = setupLabelTokens(model.tokenizer, c.classes.map((cls) => cls.promptName), c.template, model.config.text.maxPositions);
+  if (setup.minLen !== c.minLen) throw new Error(`run ${runId} trained ${c.minLen} tokens per class but its names give ${setup.minLen} now`);
+  const reports = tokenNeighbours(model, c.labelEmbeddings, setup.labelTokenIds.flat(), k);
+  return c.classes.map((cls, i) => ({
+    classId: c.classIds[i],
+    folder: cls.folder,
+    promptName: cls.promptName,
+    tokens: reports.slice(i * c.minLen, (i + 1) * c.minLen).map((r, position) => ({
+      position,
+      original: r.original,
+      originalRank: r.originalRank,
+      drift: r.drift,
+      neighbours: r.neighbours.map((n) => ({ token: n.token, cosine: n.cosine })),
+    })),
+  }));
 }

@@ -19,6 +19,7 @@ import type { RunSetupRecord } from './classifier';
 import { resolveTrainConfig, type TrainConfig, type TrainConfigInput } from './config';
 import { accuracyOf, predict, type Prediction } from './evaluate';
 import { setupLabelTokens } from './prompts';
+import { zeroShotTextFeatures } from './zeroshot';
 import { saveRunTensor } from './run-tensors';
 import type { Sample } from './sampling';
 import { trainPrompts, type StepEvent, type TrainingData } from './trainer';
@@ -132,7 +133,9 @@ export async function trainRun(store: ProjectStore, model: ClipModel, request: T
     const width = model.config.projectionDim;
     const testLabels = test.map((img) => classIndex.get(img.classId)!);
     const trainedPredictions = predict(testMatrix, trained.textFeatures, width, model.logitScale);
-    const zeroShotPredictions = predict(testMatrix, trained.zeroShotFeatures, width, model.logitScale);
+    // The baseline through the zero-shot module's own path (tokenised prompts, no splicing): the same classifier as t0.
+    const zeroShotText = await zeroShotTextFeatures(model, setup.promptNames, [config.template], hooks.ctx);
+    const zeroShotPredictions = predict(testMatrix, zeroShotText, width, model.logitScale);
     const trainedReport = report(trainedPredictions, testLabels, classes);
     const zeroShotReport = report(zeroShotPredictions, testLabels, classes);
     const evaluateSeconds = (performance.now() - evaluateStarted) / 1000;

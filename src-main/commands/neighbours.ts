@@ -1,0 +1,43 @@
+// `lamm neighbours --db FILE --run ID [--k N] [--model DIR]`: for every learned label token, its
+// k nearest vocabulary tokens, the rank of the token it started from, and its drift ‖E−E0‖.
+// The model defaults to the one the run was trained with.
+import type { LabelTokenReport } from '../api/contract';
+import { describeBackend, initBackend } from '../backend';
+import { optionalNumber, optionalString, requireString, UsageError } from '../cli';
+import { loadClip } from '../clip';
+import { ProjectStore } from '../data/store';
+import { DEFAULT_NEIGHBOURS, runNeighbours } from '../lamm/neighbours';
+import type { Command } from '.';
+
+export const neighbours: Command = {
+  usage: '--db FILE --run ID [--k N] [--model DIR]',
+  async run(args) {
+    const dbFile = requireString(args, 'db');
+    const runId = optionalNumber(args, 'run', { integer: true, min: 1 });
+    if (runId === undefined) throw new UsageError('--run is required');
+    const k = optionalNumber(args, 'k', { integer: true, min: 1 }) ?? DEFAULT_NEIGHBOURS;
+    const store = ProjectStore.open(dbFile);
+    try {
+      const run = store.getRun(runId);
+      const modelDir = optionalString(args, 'model') ?? (run.modelId !== null ? store.getModel(run.modelId).folder : undefined);
+      if (!modelDir) throw new UsageError(`run ${runId} names no model; pass --model DIR`);
+      process.stderr.write(`backend: ${describeBackend(await initBackend())}\n`);
+      const model = await loadClip(modelDir);
+      try {
+        return { runId, classes: runNeighbours(store, model, runId, k) };
+      } finally {
+        model.dispose();
+      }
+    } finally {
+      store.close();
+    }
+  },
+  print(result: { runId: number; classes: LabelTokenReport[] }) {
+    for (const c of result.classes) {
+      for (const t of c.tokens) {
+        const near = t.neighbours.map((n) => `${n.token} (${n.cosine.toFixed(3)})`).join(', ');
+        process.stdout.write(`${c.folder} [${t.position}] "${t.original}": rank ${t.originalRank}, drift ${t.drift.toFixed(4)}\n  ${near}\n`);
+      }
+    }
+  },
+};

@@ -1,0 +1,46 @@
+// The training worker's entry (see training.ts): opens the project and model, runs one
+// training run, and reports through the parent port. Cancel arrives as a message and aborts
+// the run at the next step boundary.
+import { parentPort, workerData } from 'node:worker_threads';
+import { describeBackend, initBackend } from '../backend';
+import { loadClip } from '../clip/model';
+import type { ClipModel } from '../clip/types';
+import { ProjectStore } from '../data/store';
+import { trainRun } from '../lamm/run';
+import { CancelledError, type JobContext } from './context';
+import type { TrainJobRequest, WorkerCommand, WorkerMessage } from './training';
+
+if (!parentPort) throw new Error('train-worker.ts must run as a worker thread');
+const port = parentPort;
+const request = workerData as TrainJobRequest;
+const controller = new AbortController();
+port.on('message', (m: WorkerCommand) => {
+  if (m.type === 'cancel') controller.abort();
+});
+const post = (m: WorkerMessage) => port.postMessage(m);
+
+const ctx: JobContext = { signal: controller.signal, progress: (progress) => post({ type: 'progress', progress }) };
+
+let store: ProjectStore | null = null;
+let model: ClipModel | null = null;
+try {
+  const backend = await initBackend(request.backend);
+  post({ type: 'log', message: `backend: ${describeBackend(backend)}` });
+  store = ProjectStore.open(request.dbFile);
+  model = await loadClip(request.modelDir);
+  const outcome = await trainRun(store, model, request, {
+    ctx,
+    onRunCreated: (runId) => post({ type: 'run', runId }),
+    onStep: (runId, step) => post({ type: 'step', runId, step }),
+    onEpoch: (runId, record) => post({ type: 'epoch', runId, record }),
+    log: (message) => post({ type: 'log', message }),
+  });
+  post({ type: 'done', outcome });
+} catch (err) {
+  const cancelled = err instanceof CancelledError || controller.signal.aborted;
+  post({ type: 'error', message: (err instanceof Error ? err.message : String(err)).split('\n')[0], cancelled });
+} finally {
+  model?.dispose();
+  store?.close();
+  port.close();
+}

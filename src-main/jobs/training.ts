@@ -1,0 +1,171 @@
+// Training off the calling thread: a worker_threads Worker runs lamm/run.ts's trainRun against
+// the project file and streams typed events back; `cancel()` stops it between steps and the
+// run is recorded as cancelled. If the worker dies without reporting (a crash, out of memory),
+// the run it started is marked failed here, so no run is left "running".
+//
+//   const job = startTraining({ dbFile, modelDir, config: { shots: 4 } }, (e) => ...);
+//   job.cancel();                       // optional
+//   const outcome = await job.done;     // TrainOutcome; rejects with the one-line reason
+//
+// The service's JobRegistry can use `runTrainingJob(request, ctx, onEvent)` instead, which ties
+// cancel to the job's AbortSignal and progress to its JobContext.
+import { Worker } from 'node:worker_threads';
+import { pathToFileURL } from 'node:url';
+import type { EpochRecord } from '../api/contract';
+import { ProjectStore } from '../data/store';
+import type { StepEvent } from '../lamm/trainer';
+import type { TrainOutcome, TrainRequest } from '../lamm/run';
+import { CancelledError, type JobContext, type Progress } from './context';
+
+export interface TrainJobRequest extends TrainRequest {
+  /** The project's SQLite file (the worker opens its own connection). */
+  dbFile: string;
+  /** The CLIP model folder. */
+  modelDir: string;
+  /** Force a TensorFlow.js backend in the worker (else LAMM_BACKEND / the default order). */
+  backend?: string;
+}
+
+export type TrainJobEvent =
+  | { type: 'run'; runId: number }
+  | { type: 'step'; runId: number; step: StepEvent }
+  | { type: 'epoch'; runId: number; record: EpochRecord }
+  | { type: 'progress'; progress: Progress }
+  | { type: 'log'; message: string };
+
+/** Messages from the worker: the events, then exactly one 'done' or 'error'. */
+export type WorkerMessage = TrainJobEvent | { type: 'done'; outcome: TrainOutcome } | { type: 'error'; message: string; cancelled: boolean };
+/** Messages to the worker. */
+export type WorkerCommand = { type: 'cancel' };
+
+export interface TrainingJob {
+  /** Resolves when the worker has started the run record. */
+  readonly runId: Promise<number>;
+  readonly done: Promise<TrainOutcome>;
+  cancel(): void;
+}
+
+/** How long a cancelled worker may take to stop at a step boundary before it is terminated. */
+const CANCEL_GRACE_MS = 30_000;
+
+export interface WorkerEntry {
+  url: URL;
+  execArgv: string[];
+}
+
+let entryOverride: WorkerEntry | null = null;
+
+/**
+ * Where the worker script is. From source (tsx, vitest) it is train-worker.ts beside this file,
+ * loaded through a bootstrap that registers tsx in the worker; a bundled build (electron-vite) registers its compiled worker entry with
+ * `setTrainingWorkerEntry`, or names it in LAMM_TRAIN_WORKER.
+ */
+export function trainingWorkerEntry(): WorkerEntry {
+  if (entryOverride) return entryOverride;
+  if (process.env.LAMM_TRAIN_WORKER) return { url: pathToFileURL(process.env.LAMM_TRAIN_WORKER), execArgv: [] };
+  return { url: new URL('./train-worker.boot.mjs', import.meta.url), execArgv: [] };
+}
+
+export function setTrainingWorkerEntry(entry: WorkerEntry | null): void {
+  entryOverride = entry;
+}
+
+export function startTraining(request: TrainJobRequest, onEvent: (e: TrainJobEvent) => void = () => {}): TrainingJob {
+  const entry = trainingWorkerEntry();
+  const worker = new Worker(entry.url, { workerData: request, execArgv: entry.execArgv });
+  let runId: number | null = null;
+  let settled = false;
+  let resolveRunId!: (id: number) => void;
+  let rejectRunId!: (err: Error) => void;
+  const runIdPromise = new Promise<number>((resolve, reject) => {
+    resolveRunId = resolve;
+    rejectRunId = reject;
+  });
+  runIdPromise.catch(() => {});
+  let killTimer: NodeJS.Timeout | null = null;
+  let cancelled = false;
+
+  const done = new Promise<TrainOutcome>((resolve, reject) => {
+    const finish = (err: Error | null, outcome?: TrainOutcome) => {
+      if (settled) return;
+      settled = true;
+      if (killTimer) clearTimeout(killTimer);
+      if (err) {
+        rejectRunId(err);
+        reject(err);
+      } else {
+        resolve(outcome!);
+      }
+      void worker.terminate();
+    };
+    worker.on('message', (m: WorkerMessage) => {
+      switch (m.type) {
+        case 'run':
+          runId = m.runId;
+          resolveRunId(m.runId);
+          onEvent(m);
+          break;
+        case 'done':
+          finish(null, m.outcome);
+          break;
+        case 'error':
+          finish(m.cancelled ? new CancelledError() : new Error(m.message));
+          break;
+        default:
+          onEvent(m);
+      }
+    });
+    worker.on('error', (err) => {
+      markAbandonedRun(request.dbFile, runId, err, cancelled);
+      finish(cancelled ? new CancelledError() : new Error(`training worker crashed: ${err.message.split('\n')[0]}`));
+    });
+    worker.on('exit', (code) => {
+      if (settled) return;
+      const err = new Error(`training worker exited (code ${code}) without a result`);
+      markAbandonedRun(request.dbFile, runId, err, cancelled);
+      finish(cancelled ? new CancelledError() : err);
+    });
+  });
+  done.catch(() => {});
+
+  return {
+    runId: runIdPromise,
+    done,
+    cancel() {
+      if (settled || cancelled) return;
+      cancelled = true;
+      worker.postMessage({ type: 'cancel' } satisfies WorkerCommand);
+      killTimer = setTimeout(() => void worker.terminate(), CANCEL_GRACE_MS);
+    },
+  };
+}
+
+/** startTraining driven by a JobContext: its signal cancels, its progress receives the worker's. */
+export async function runTrainingJob(request: TrainJobRequest, ctx: JobContext, onEvent: (e: TrainJobEvent) => void = () => {}): Promise<TrainOutcome> {
+  if (ctx.signal.aborted) throw new CancelledError();
+  const job = startTraining(request, (e) => {
+    if (e.type === 'progress') ctx.progress(e.progress);
+    onEvent(e);
+  });
+  const onAbort = () => job.cancel();
+  ctx.signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await job.done;
+  } finally {
+    ctx.signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/** A worker that died mid-run could not record its end: do it from here. */
+function markAbandonedRun(dbFile: string, runId: number | null, err: Error, cancelled: boolean): void {
+  if (runId === null) return;
+  let store: ProjectStore | null = null;
+  try {
+    store = ProjectStore.open(dbFile);
+    if (store.getRun(runId).status === 'running') store.failRun(runId, err, { cancelled });
+  } catch {
+    // The project file itself is unreachable; the job's rejection carries the reason.
+  } finally {
+    store?.close();
+  }
+}

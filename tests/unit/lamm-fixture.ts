@@ -1,0 +1,41 @@
+// A tiny generated image dataset and project for the lamm/export/jobs tests: solid-colour
+// squares with a little seeded noise, one colour per class, imported into a fresh project.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { mulberry32 } from '../../src-main/clip/random';
+import { importFolder } from '../../src-main/data/import';
+import { ProjectStore } from '../../src-main/data/store';
+
+export const FIXTURE_CLASSES: { folder: string; rgb: [number, number, number] }[] = [
+  { folder: 'red_circle', rgb: [220, 30, 30] },
+  { folder: 'green_field', rgb: [30, 200, 40] },
+  { folder: 'blue_sky', rgb: [40, 60, 230] },
+];
+
+export async function writeImageFolder(root: string, perClass: number, classes = FIXTURE_CLASSES, size = 40, seed = 1): Promise<void> {
+  const random = mulberry32(seed);
+  for (const c of classes) {
+    fs.mkdirSync(path.join(root, c.folder), { recursive: true });
+    for (let i = 0; i < perClass; i++) {
+      const pixels = Buffer.alloc(size * size * 3);
+      for (let p = 0; p < size * size; p++) for (let ch = 0; ch < 3; ch++) pixels[p * 3 + ch] = Math.max(0, Math.min(255, c.rgb[ch] + Math.round((random() - 0.5) * 80)));
+      await sharp(pixels, { raw: { width: size, height: size, channels: 3 } }).png().toFile(path.join(root, c.folder, `${i}.png`));
+    }
+  }
+}
+
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `lamm-${prefix}-`));
+}
+
+/** A project file with the image folder imported; returns the store (caller closes it). */
+export async function makeProject(dir: string, perClass: number, classes = FIXTURE_CLASSES): Promise<{ store: ProjectStore; dbFile: string; dataDir: string }> {
+  const dataDir = path.join(dir, 'data');
+  await writeImageFolder(dataDir, perClass, classes);
+  const dbFile = path.join(dir, 'project.lamm');
+  const store = ProjectStore.open(dbFile);
+  await importFolder(store, dataDir, { thumbnails: false });
+  return { store, dbFile, dataDir };
+}

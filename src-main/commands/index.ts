@@ -2,7 +2,9 @@
 // registered here once; DESIGN §5 fixes names, flags and JSON shapes.
 import type { ParsedArgs } from '../cli';
 import { embedImage, embedText, tokenize } from './clip';
+import { demo } from './demo';
 import { serve } from './serve';
+import { zeroshot } from './zeroshot';
 import { train } from './train';
 import { neighbours } from './neighbours';
 import { exportRun } from './export';
@@ -22,6 +24,8 @@ export const commands: Record<string, Command> = {
   'embed-text': embedText,
   'embed-image': embedImage,
   serve,
+  zeroshot,
+  demo,
   train,
   neighbours,
   export: exportRun,

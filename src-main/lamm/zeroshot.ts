@@ -51,14 +51,15 @@ export async function zeroShotTextFeatures(model: ClipModel, promptNames: readon
     if ((t.match(/\{\}/g) ?? []).length !== 1) throw new Error(`template "${t}" must contain "{}" exactly once`);
   }
   const width = model.config.projectionDim;
-  const sum = new Float32Array(promptNames.length * width);
-  for (const template of templates) {
-    const rows = await embedTexts(model, promptNames.map((name) => fillTemplate(template, name)), ctx);
-    rows.forEach((row, c) => {
-      normaliseRows(row, width);
-      for (let k = 0; k < width; k++) sum[c * width + k] += row[k];
-    });
-  }
+  const C = promptNames.length;
+  // Every template's prompts in one pass through the text encoder.
+  const rows = await embedTexts(model, templates.flatMap((t) => promptNames.map((name) => fillTemplate(t, name))), ctx);
+  const sum = new Float32Array(C * width);
+  rows.forEach((row, r) => {
+    normaliseRows(row, width);
+    const c = r % C;
+    for (let k = 0; k < width; k++) sum[c * width + k] += row[k];
+  });
   return normaliseRows(sum, width);
 }
 

@@ -10,7 +10,7 @@ export interface ParsedArgs {
 }
 
 /** Options that never take a value, so `--json IMAGE` keeps IMAGE positional. */
-const BOOLEAN_FLAGS = new Set(['json', 'help', 'force', 'no-auth', 'online-augment', 'ensemble', 'no-open', 'demo']);
+const BOOLEAN_FLAGS = new Set(['json', 'help', 'force', 'no-auth', 'online-augment', 'ensemble', 'no-open', 'demo', 'pretrain', 'check']);
 
 export function parseArgs(argv: string[]): ParsedArgs {
   const positional: string[] = [];

@@ -1,6 +1,7 @@
 // Export of a trained classifier (DESIGN §4) into a folder: `manifest.json` (classes, prompt
 // names, template, min_len, label start, base model and its weights' SHA-256, metrics) plus the
-// tensors `label_embeddings [C, min_len, D]`, `label_embeddings_init`, `text_features [C, P]`
+// tensors `label_embeddings [C, min_len, D]` (a merge of tasks with different min_len pads each
+// class to the longest, see tokensPerClass), `label_embeddings_init`, `text_features [C, P]`
 // (normalised: a ready linear head) and, for CoOp, `context [n, D]`, as one safetensors file,
 // one .npy per tensor, or one JSON file. `importExport` reads any of the three back.
 import fs from 'node:fs';
@@ -28,6 +29,8 @@ export interface Manifest {
   method: Classifier['method'];
   template: string;
   minLen: number;
+  /** Tokens trained per class; label_embeddings is [C, max(tokensPerClass), D], zero-padded after a class's own tokens. */
+  tokensPerClass: number[];
   labelStart: number;
   logitScale: number;
   classes: Classifier['classes'];
@@ -44,11 +47,35 @@ interface Tensor {
   data: Float32Array;
 }
 
+/** Ragged per-class rows → [C, maxTokens, D], zero-padded (exactly [C, minLen, D] for a single run). */
+function padTokens(ragged: Float32Array, tokensPerClass: number[], width: number): Float32Array {
+  const maxTokens = Math.max(...tokensPerClass);
+  const out = new Float32Array(tokensPerClass.length * maxTokens * width);
+  let offset = 0;
+  tokensPerClass.forEach((tokens, c) => {
+    out.set(ragged.subarray(offset, offset + tokens * width), c * maxTokens * width);
+    offset += tokens * width;
+  });
+  return out;
+}
+
+function unpadTokens(padded: Float32Array, tokensPerClass: number[], width: number): Float32Array {
+  const maxTokens = Math.max(...tokensPerClass);
+  const out = new Float32Array(tokensPerClass.reduce((n, t) => n + t, 0) * width);
+  let offset = 0;
+  tokensPerClass.forEach((tokens, c) => {
+    out.set(padded.subarray(c * maxTokens * width, (c * maxTokens + tokens) * width), offset);
+    offset += tokens * width;
+  });
+  return out;
+}
+
 function tensorsOf(c: Classifier): Partial<Record<TensorName, Tensor>> {
   const classes = c.classes.length;
+  const embeddingShape = [classes, Math.max(...c.tokensPerClass), c.width];
   const out: Partial<Record<TensorName, Tensor>> = {
-    label_embeddings: { shape: [classes, c.minLen, c.width], data: c.labelEmbeddings },
-    label_embeddings_init: { shape: [classes, c.minLen, c.width], data: c.initialLabelEmbeddings },
+    label_embeddings: { shape: embeddingShape, data: padTokens(c.labelEmbeddings, c.tokensPerClass, c.width) },
+    label_embeddings_init: { shape: embeddingShape, data: padTokens(c.initialLabelEmbeddings, c.tokensPerClass, c.width) },
     text_features: { shape: [classes, c.projectionDim], data: c.textFeatures },
   };
   if (c.context) out.context = { shape: [c.context.length / c.width, c.width], data: c.context };
@@ -85,6 +112,7 @@ export function exportClassifier(c: Classifier, format: ExportFormat, out: strin
     method: c.method,
     template: c.template,
     minLen: c.minLen,
+    tokensPerClass: c.tokensPerClass,
     labelStart: c.labelStart,
     logitScale: c.logitScale,
     classes: c.classes,
@@ -122,7 +150,9 @@ export function importExport(exportPath: string): Classifier {
     return t.data;
   };
   const classes = manifest.classes.length;
-  const embeddingShape = [classes, manifest.minLen, manifest.width];
+  const tokensPerClass = manifest.tokensPerClass ?? manifest.classes.map(() => manifest.minLen);
+  if (tokensPerClass.length !== classes) throw new Error(`${manifestFile}: tokensPerClass has ${tokensPerClass.length} entries for ${classes} classes`);
+  const embeddingShape = [classes, Math.max(...tokensPerClass), manifest.width];
   return {
     method: manifest.method,
     template: manifest.template,
@@ -132,8 +162,9 @@ export function importExport(exportPath: string): Classifier {
     classes: manifest.classes,
     width: manifest.width,
     projectionDim: manifest.projectionDim,
-    labelEmbeddings: get('label_embeddings', embeddingShape),
-    initialLabelEmbeddings: get('label_embeddings_init', embeddingShape),
+    tokensPerClass,
+    labelEmbeddings: unpadTokens(get('label_embeddings', embeddingShape), tokensPerClass, manifest.width),
+    initialLabelEmbeddings: unpadTokens(get('label_embeddings_init', embeddingShape), tokensPerClass, manifest.width),
     textFeatures: get('text_features', [classes, manifest.projectionDim]),
     context: manifest.tensors.files.context ? load(manifest.tensors.files.context, 'context').data : null,
     baseModel: manifest.baseModel,

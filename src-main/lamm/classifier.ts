@@ -25,7 +25,12 @@ export interface Classifier extends RunSetupRecord {
   /** Token-embedding width D and projection width P. */
   width: number;
   projectionDim: number;
-  /** E [C, minLen, D] and E0. */
+  /**
+   * Trained tokens of each class: all `minLen` for one run; a merge of class-incremental runs
+   * may mix lengths, each class keeping its own.
+   */
+  tokensPerClass: number[];
+  /** E and E0, each class's [tokens, D] rows one after another ([C, minLen, D] when uniform). */
   labelEmbeddings: Float32Array;
   initialLabelEmbeddings: Float32Array;
   /** Normalised text features [C, P]. */
@@ -53,12 +58,14 @@ export function loadRunClassifier(store: ProjectStore, runId: number): RunClassi
   if (!text || rows.length !== runClasses.length) throw new Error(`run ${runId} has no stored classifier`);
   const model = run.modelId === null ? null : store.getModel(run.modelId);
   const width = rows[0].dim;
-  const labelEmbeddings = new Float32Array(rows.length * config.setup.minLen * width);
+  const labelEmbeddings = new Float32Array(rows.reduce((n, r) => n + r.data.length, 0));
   const initialLabelEmbeddings = new Float32Array(labelEmbeddings.length);
-  rows.forEach((r, c) => {
-    labelEmbeddings.set(r.data, c * r.data.length);
-    initialLabelEmbeddings.set(r.init, c * r.init.length);
-  });
+  let offset = 0;
+  for (const r of rows) {
+    labelEmbeddings.set(r.data, offset);
+    initialLabelEmbeddings.set(r.init, offset);
+    offset += r.data.length;
+  }
   return {
     ...config.setup,
     runId,
@@ -67,6 +74,7 @@ export function loadRunClassifier(store: ProjectStore, runId: number): RunClassi
     classes: runClasses.map((c) => ({ folder: store.getClass(c.classId).folder, promptName: c.promptName })),
     width,
     projectionDim: text.shape[1],
+    tokensPerClass: rows.map((r) => r.tokens),
     labelEmbeddings,
     initialLabelEmbeddings,
     textFeatures: text.data,

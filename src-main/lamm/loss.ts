@@ -75,6 +75,12 @@ export function lammLoss(x: LossInputs, w: LossWeights): LossResult {
   });
 }
 
+/** One-hot rows [B, C] (built directly: tf.oneHot refuses a single class, which a class-incremental task may have). */
 export function oneHot(labels: number[], numClasses: number): tf.Tensor2D {
-  return tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), numClasses).toFloat() as tf.Tensor2D);
+  const values = new Float32Array(labels.length * numClasses);
+  labels.forEach((y, i) => {
+    if (!Number.isInteger(y) || y < 0 || y >= numClasses) throw new Error(`label ${y} is outside 0..${numClasses - 1}`);
+    values[i * numClasses + y] = 1;
+  });
+  return tf.tensor2d(values, [labels.length, numClasses]);
 }

@@ -23,8 +23,9 @@ export function mergeRuns(store: ProjectStore, runIds: number[]): MergeOutcome {
     if (p.method !== 'lamm') throw new Error(`run ${p.runId} is ${p.method}: only LAMM runs merge (a trained context is shared by all its classes)`);
     if (runs[i].modelId !== runs[0].modelId) throw new Error(`run ${p.runId} used another model than run ${first.runId}`);
     if (runs[i].datasetId !== runs[0].datasetId) throw new Error(`run ${p.runId} is on another dataset than run ${first.runId}`);
-    if (p.template !== first.template || p.minLen !== first.minLen || p.labelStart !== first.labelStart) {
-      throw new Error(`run ${p.runId} set up its label tokens differently (template "${p.template}", ${p.minLen} tokens) from run ${first.runId} ("${first.template}", ${first.minLen})`);
+    // Each task has its own min_len; a class keeps its own token count, so only the template must agree.
+    if (p.template !== first.template || p.labelStart !== first.labelStart) {
+      throw new Error(`run ${p.runId} used the template "${p.template}", run ${first.runId} "${first.template}": merged classes must share one template`);
     }
   });
   const classIds = parts.flatMap((p) => p.classIds);
@@ -34,7 +35,7 @@ export function mergeRuns(store: ProjectStore, runIds: number[]): MergeOutcome {
     seen.add(id);
   }
 
-  const setup: RunSetupRecord = { template: first.template, labelStart: first.labelStart, minLen: first.minLen, logitScale: first.logitScale };
+  const setup: RunSetupRecord = { template: first.template, labelStart: first.labelStart, minLen: Math.min(...parts.map((p) => p.minLen)), logitScale: first.logitScale };
   const concat = (pick: (p: RunClassifier) => Float32Array) => {
     const out = new Float32Array(parts.reduce((n, p) => n + pick(p).length, 0));
     let offset = 0;

@@ -6,7 +6,6 @@ import type { LabelTokenReport } from '../api/contract';
 import type { ClipModel } from '../clip/types';
 import type { ProjectStore } from '../data/store';
 import { loadRunClassifier } from './classifier';
-import { setupLabelTokens } from './prompts';
 
 export const DEFAULT_NEIGHBOURS = 10;
 
@@ -81,14 +80,19 @@ export function runNeighbours(store: ProjectStore, model: ClipModel, runId: numb
   if (c.baseModel.sha256 && c.baseModel.sha256 !== model.weightsSha256) {
     throw new Error(`run ${runId} was trained on other weights (${c.baseModel.name}) than ${model.folder}`);
   }
-  const setup = setupLabelTokens(model.tokenizer, c.classes.map((cls) => cls.promptName), c.template, model.config.text.maxPositions);
-  if (setup.minLen !== c.minLen) throw new Error(`run ${runId} trained ${c.minLen} tokens per class but its names give ${setup.minLen} now`);
-  const reports = tokenNeighbours(model, c.labelEmbeddings, setup.labelTokenIds.flat(), k);
+  // The tokens each class started from: the first tokens of its prompt name as the run spelled it.
+  const originalIds = c.classes.flatMap((cls, i) => {
+    const ids = model.tokenizer.encode(cls.promptName).slice(0, c.tokensPerClass[i]);
+    if (ids.length !== c.tokensPerClass[i]) throw new Error(`class "${cls.folder}" has ${ids.length} name tokens under this tokenizer, the run trained ${c.tokensPerClass[i]}`);
+    return ids;
+  });
+  const reports = tokenNeighbours(model, c.labelEmbeddings, originalIds, k);
+  const starts = c.tokensPerClass.map((_, i) => c.tokensPerClass.slice(0, i).reduce((a, b) => a + b, 0));
   return c.classes.map((cls, i) => ({
     classId: c.classIds[i],
     folder: cls.folder,
     promptName: cls.promptName,
-    tokens: reports.slice(i * c.minLen, (i + 1) * c.minLen).map((r, position) => ({
+    tokens: reports.slice(starts[i], starts[i] + c.tokensPerClass[i]).map((r, position) => ({
       position,
       original: r.original,
       originalRank: r.originalRank,

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { mulberry32 } from '../../src-main/clip/random';
+import { TINY_SPEC, writeSyntheticClip } from '../../src-main/clip/synthetic';
 import { importFolder } from '../../src-main/data/import';
 import { ProjectStore } from '../../src-main/data/store';
 
@@ -12,6 +13,7 @@ export const FIXTURE_CLASSES: { folder: string; rgb: [number, number, number] }[
   { folder: 'red_circle', rgb: [220, 30, 30] },
   { folder: 'green_field', rgb: [30, 200, 40] },
   { folder: 'blue_sky', rgb: [40, 60, 230] },
+  { folder: 'yellow_sun', rgb: [230, 220, 40] },
 ];
 
 export async function writeImageFolder(root: string, perClass: number, classes = FIXTURE_CLASSES, size = 40, seed = 1): Promise<void> {
@@ -38,4 +40,17 @@ export async function makeProject(dir: string, perClass: number, classes = FIXTU
   const store = ProjectStore.open(dbFile);
   await importFolder(store, dataDir, { thumbnails: false });
   return { store, dbFile, dataDir };
+}
+
+/** A tiny random CLIP folder (byte-level vocabulary) for tests that need no real weights. */
+export function makeTinyModel(dir: string, seed = 3): string {
+  const folder = path.join(dir, `tiny-clip-${seed}`);
+  writeSyntheticClip(folder, { ...TINY_SPEC, seed });
+  return folder;
+}
+
+/** Row counts of every table, to show what a failed job did not touch. */
+export function tableCounts(store: ProjectStore): Record<string, number> {
+  const tables = store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[];
+  return Object.fromEntries(tables.map(({ name }) => [name, (store.db.prepare(`SELECT COUNT(*) AS n FROM "${name}"`).get() as { n: number }).n]));
 }

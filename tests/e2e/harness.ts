@@ -69,9 +69,10 @@ export async function launchBrowser(): Promise<{ browser: Browser; page: Page }>
   return { browser, page };
 }
 
-/** Saves test-output/e2e/<name>.png and returns its path. */
+/** Saves test-output/e2e/<name>.png (the page scrolled to the top) and returns its path. */
 export async function screenshot(page: Page, name: string): Promise<string> {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  await page.evaluate(() => window.scrollTo(0, 0));
   const file = path.join(SCREENSHOT_DIR, `${name}.png`);
   await page.screenshot({ path: file, fullPage: false });
   return file;

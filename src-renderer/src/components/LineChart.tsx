@@ -9,9 +9,9 @@ export interface Series {
   points: [number, number][];
 }
 
-const W = 560;
-const H = 220;
-const PAD = { left: 48, right: 12, top: 10, bottom: 28 };
+const W = 440;
+const H = 200;
+const PAD = { left: 46, right: 10, top: 10, bottom: 30 };
 
 export function LineChart({ series, xLabel, yDomain, testId }: { series: Series[]; xLabel?: string; yDomain?: [number, number]; testId?: string }) {
   const all = series.flatMap((s) => s.points).filter(([, y]) => Number.isFinite(y));
@@ -31,18 +31,18 @@ export function LineChart({ series, xLabel, yDomain, testId }: { series: Series[
         {yTicks.map((t) => (
           <g key={`y${t}`}>
             <line x1={PAD.left} x2={W - PAD.right} y1={sy(t)} y2={sy(t)} stroke="#e9ecef" />
-            <text x={PAD.left - 6} y={sy(t) + 4} fontSize="10" textAnchor="end" fill="#868e96">
+            <text x={PAD.left - 6} y={sy(t) + 4} fontSize="11" textAnchor="end" fill="#868e96">
               {formatTick(t)}
             </text>
           </g>
         ))}
         {xTicks.map((t) => (
-          <text key={`x${t}`} x={sx(t)} y={H - PAD.bottom + 14} fontSize="10" textAnchor="middle" fill="#868e96">
+          <text key={`x${t}`} x={sx(t)} y={H - PAD.bottom + 14} fontSize="11" textAnchor="middle" fill="#868e96">
             {t}
           </text>
         ))}
         {xLabel && (
-          <text x={(PAD.left + W - PAD.right) / 2} y={H - 2} fontSize="10" textAnchor="middle" fill="#868e96">
+          <text x={(PAD.left + W - PAD.right) / 2} y={H - 2} fontSize="11" textAnchor="middle" fill="#868e96">
             {xLabel}
           </text>
         )}

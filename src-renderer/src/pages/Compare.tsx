@@ -22,7 +22,7 @@ export function ComparePage() {
         title="Compare"
         description="Zero-shot CLIP against the trained labels on the same test images: per class, as a confusion matrix, and image by image."
         actions={
-          <Group align="flex-end">
+          <Group align="flex-end" wrap="nowrap">
             <RunPicker label="Baseline" runs={runs.data} value={baseRunId} onChange={setBaseRunId} filter={(r) => r.kind === 'zeroshot'} testId="compare-base" />
             <RunPicker label="Trained run" runs={runs.data} value={runId} onChange={setRunId} filter={(r) => r.kind !== 'zeroshot'} testId="compare-run" />
           </Group>
@@ -130,7 +130,7 @@ function ConfusionMatrix({ labels, matrix }: { labels: string[]; matrix: number[
   const rowTotals = matrix.map((r) => r.reduce((a, b) => a + b, 0) || 1);
   const size = n * cell;
   return (
-    <svg viewBox={`0 0 ${labelW + size + 4} ${labelW + size + 4}`} width="100%" style={{ maxWidth: 560 }} data-testid="confusion-matrix">
+    <svg viewBox={`0 0 ${labelW + size + labelW * 0.7} ${labelW + size + 4}`} width="100%" style={{ maxWidth: 520, display: 'block', margin: '0 auto' }} data-testid="confusion-matrix">
       {labels.map((l, i) => (
         <g key={l}>
           <text x={labelW - 6} y={labelW + i * cell + cell / 2 + 4} fontSize="10" textAnchor="end" fill="#495057">

@@ -18,7 +18,7 @@ export function InspectPage() {
         title="Inspect"
         description="What the learned label tokens “mean”: each trained token's nearest vocabulary tokens by cosine, where its original token now ranks, and how far it moved (‖E − E0‖)."
         actions={
-          <Group align="flex-end">
+          <Group align="flex-end" wrap="nowrap">
             <RunPicker label="Trained run" runs={runs.data} value={runId} onChange={setRunId} filter={(r) => r.kind !== 'zeroshot'} testId="inspect-run" />
             <NumberInput label="Neighbours (k)" min={1} max={50} w={130} value={k} onChange={setK} />
           </Group>

@@ -12,7 +12,7 @@ export function RunPicker(props: { runs: RunSummary[] | undefined; value: number
   return (
     <Select
       label={props.label}
-      w={300}
+      w={250}
       data={options.map((r) => ({ value: String(r.id), label: `#${r.id} · ${r.kind}${r.accuracy !== null ? ` · ${(100 * r.accuracy).toFixed(1)}%` : ''}` }))}
       value={props.value === null ? null : String(props.value)}
       onChange={(v) => props.onChange(v ? Number(v) : null)}

@@ -156,19 +156,21 @@ export function TrainPage() {
                 {shownRun && <StatusBadge run={shownRun} />}
               </Group>
               <Grid>
-                <Grid.Col span={{ base: 12, xl: 6 }}>
+                <Grid.Col span={12}>
                   <Text size="sm" fw={600} mb={4}>
                     Loss terms
                   </Text>
-                  <LineChart series={lossSeries} xLabel="epoch" testId="chart-loss" />
+                  <div style={{ maxWidth: 720, margin: '0 auto' }}>
+                    <LineChart series={lossSeries} xLabel="epoch" testId="chart-loss" />
+                  </div>
                 </Grid.Col>
-                <Grid.Col span={{ base: 12, xl: 6 }}>
+                <Grid.Col span={{ base: 12, md: 6 }}>
                   <Text size="sm" fw={600} mb={4}>
                     Accuracy
                   </Text>
                   <LineChart series={accSeries} xLabel="epoch" yDomain={[0, 1]} testId="chart-accuracy" />
                 </Grid.Col>
-                <Grid.Col span={{ base: 12, xl: 6 }}>
+                <Grid.Col span={{ base: 12, md: 6 }}>
                   <Text size="sm" fw={600} mb={4}>
                     Learning rate
                   </Text>
@@ -197,12 +199,12 @@ export function TrainPage() {
                   {(runs.data ?? []).map((r) => (
                     <Table.Tr key={r.id} onClick={() => setSelectedRun(r.id)} style={{ cursor: 'pointer' }} bg={r.id === selectedRun ? 'var(--mantine-color-indigo-0)' : undefined}>
                       <Table.Td>{r.id}</Table.Td>
-                      <Table.Td>
-                        <Badge variant="light" color={r.kind === 'zeroshot' ? 'gray' : 'indigo'}>
+                      <Table.Td style={{ whiteSpace: 'nowrap' }}>
+                        <Badge variant="light" color={r.kind === 'zeroshot' ? 'gray' : 'indigo'} style={{ overflow: 'visible' }}>
                           {r.kind}
                         </Badge>
                       </Table.Td>
-                      <Table.Td>
+                      <Table.Td style={{ whiteSpace: 'nowrap' }}>
                         <StatusBadge run={r} />
                       </Table.Td>
                       <Table.Td ta="right" fw={600}>
@@ -231,7 +233,7 @@ export function TrainPage() {
 function StatusBadge({ run }: { run: RunSummary }) {
   const color = { running: 'blue', done: 'teal', failed: 'red', cancelled: 'gray' }[run.status];
   return (
-    <Badge color={color} variant={run.status === 'running' ? 'dot' : 'light'}>
+    <Badge color={color} variant={run.status === 'running' ? 'dot' : 'light'} style={{ overflow: 'visible' }}>
       {run.status}
     </Badge>
   );

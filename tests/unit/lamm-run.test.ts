@@ -12,6 +12,9 @@ import { mergeRuns } from '../../src-main/lamm/merge';
 import { runNeighbours, tokenNeighbours } from '../../src-main/lamm/neighbours';
 import { trainRun } from '../../src-main/lamm/run';
 import { getRunTensor } from '../../src-main/lamm/run-tensors';
+import { setupLabelTokens } from '../../src-main/lamm/prompts';
+import { PromptEncoder } from '../../src-main/lamm/text';
+import { maxAbsDiff } from '../helpers/golden';
 import { FIXTURE_CLASSES, makeProject, makeTinyModel, tempDir } from './lamm-fixture';
 
 const c0Count = (store: ProjectStore, runId: number) => store.getRunClasses(runId).length;
@@ -113,6 +116,17 @@ describe('training runs', () => {
     const c = loadRunClassifier(store, runId);
     expect(report[0].tokens).toHaveLength(c.minLen);
     expect(report[0].tokens[0].neighbours).toHaveLength(3);
+  });
+
+  it('splices E0 into the prompts to give exactly the plain zero-shot text features', () => {
+    const setup = setupLabelTokens(model.tokenizer, ['red circle', 'sky', 'a green field'], 'a photo of a {}.', model.config.text.maxPositions);
+    const encoder = new PromptEncoder(model, setup);
+    try {
+      const [spliced, plain] = tf.tidy(() => [encoder.encode().dataSync(), model.encodeText(setup.promptIds).dataSync()]);
+      expect(maxAbsDiff(spliced, plain)).toBeLessThan(1e-5);
+    } finally {
+      encoder.dispose();
+    }
   });
 
   it('leaks no tensors across a run', async () => {

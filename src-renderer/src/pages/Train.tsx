@@ -9,11 +9,11 @@ import { SERIES_COLORS } from '../theme';
 import { useApp, useEvent, useJob, useQuery } from '../state';
 
 const LOSS_TERMS = [
-  { key: 'loss', label: 'total' },
+  { key: 'loss', label: 'total (weighted)' },
   { key: 'ce', label: 'cross-entropy' },
-  { key: 'wc', label: 'λ·weight consistency' },
-  { key: 'cos', label: 'λ·cosine' },
-  { key: 'kd', label: 'λ·distillation' },
+  { key: 'wc', label: 'weight consistency Σ(E−E0)²' },
+  { key: 'cos', label: 'cosine 1 − cos(t, t0)' },
+  { key: 'kd', label: 'distillation T²·CE(p, q)' },
 ] as const;
 
 export function TrainPage() {
@@ -160,7 +160,7 @@ export function TrainPage() {
                   <Text size="sm" fw={600} mb={4}>
                     Loss terms
                   </Text>
-                  <div style={{ maxWidth: 720, margin: '0 auto' }}>
+                  <div style={{ maxWidth: 600, margin: '0 auto' }}>
                     <LineChart series={lossSeries} xLabel="epoch" testId="chart-loss" />
                   </div>
                 </Grid.Col>

@@ -1,6 +1,7 @@
 // The command table of `lamm`. Each command lives in its own module beside this one and is
 // registered here once; DESIGN §5 fixes names, flags and JSON shapes.
 import type { ParsedArgs } from '../cli';
+import { bench } from './bench';
 import { embedImage, embedText, tokenize } from './clip';
 import { demo } from './demo';
 import { serve } from './serve';
@@ -30,4 +31,5 @@ export const commands: Record<string, Command> = {
   neighbours,
   export: exportRun,
   classify,
+  bench,
 };

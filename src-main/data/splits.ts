@@ -55,6 +55,14 @@ export function assignSeededSplit(store: ProjectStore, datasetId: number): numbe
   return changed;
 }
 
+/** Changes a dataset's split seed and/or test fraction and re-splits it at once. Returns how many images moved. */
+export function setSeededSplit(store: ProjectStore, datasetId: number, settings: { seed?: number; testFraction?: number }): number {
+  return store.write(() => {
+    store.setSplitSettings(datasetId, settings);
+    return assignSeededSplit(store, datasetId);
+  });
+}
+
 export interface ShotSelection {
   shots: number;
   seed: number;

@@ -1,13 +1,14 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CancelledError } from '../../src-main/jobs/context';
 import { classCounts, exactDuplicateGroups, moveToSplit, relabel, renamePrompt, setExcluded } from '../../src-main/data/curation';
 import { importFolder } from '../../src-main/data/import';
-import { selectShots, testCount } from '../../src-main/data/splits';
+import { selectShots, setSeededSplit, testCount } from '../../src-main/data/splits';
 import { ProjectStore } from '../../src-main/data/store';
-import { thumbnailFile } from '../../src-main/data/thumbnails';
+import { ensureThumbnails, thumbnailFile } from '../../src-main/data/thumbnails';
 import { encodeImage, makeClassFolder, tempDir, writeImage } from './data-fixtures';
 
 const stores: ProjectStore[] = [];
@@ -178,12 +179,23 @@ describe('folder import', () => {
     const first = testIds();
 
     // Another seed draws another split; the same seed gives the same one back.
-    store.setSplitSettings(datasetId, { seed: 7 });
-    await importFolder(store, data);
+    expect(setSeededSplit(store, datasetId, { seed: 7 })).toBeGreaterThan(0);
     expect(testIds()).not.toEqual(first);
-    store.setSplitSettings(datasetId, { seed: 0 });
-    await importFolder(store, data);
+    setSeededSplit(store, datasetId, { seed: 0 });
     expect(testIds()).toEqual(first);
+    await importFolder(store, data); // a re-import keeps the seeded split
+    expect(testIds()).toEqual(first);
+    setSeededSplit(store, datasetId, { testFraction: 0.5 });
+    expect(classCounts(store, datasetId).map((c) => c.test)).toEqual([5, testCount(7, 0.5), 0]);
+    setSeededSplit(store, datasetId, { testFraction: 0.2 });
+    expect(testIds()).toEqual(first);
+    expect(() => setSeededSplit(store, datasetId, { testFraction: 1 })).toThrow('test fraction must be in [0, 1), got 1');
+
+    // New images move at most the images at the cut, never the whole test set.
+    await writeImage(path.join(data, 'a', 'new.png'), 4242);
+    await importFolder(store, data);
+    const after = new Set(testIds());
+    expect(first.filter((id) => after.has(id)).length).toBeGreaterThanOrEqual(first.length - 1);
 
     // Excluding images does not move the others; user moves stay put.
     setExcluded(store, [first[0]], true);
@@ -230,6 +242,31 @@ describe('folder import', () => {
     expect(summary.added + summary.unchanged).toBe(40);
     expect(summary.unchanged).toBe(partial);
     expect(summary.images).toBe(40);
+  });
+
+  it('remakes lost thumbnails: on re-import, and with ensureThumbnails; a project inside its data folder ignores itself', async () => {
+    const dir = tempDir();
+    const data = path.join(dir, 'DATA');
+    await makeClassFolder(data, { a: 3, b: 2 });
+    const store = ProjectStore.open(path.join(data, 'inside.lamm')); // the project lives in the data folder
+    stores.push(store);
+    const first = await importFolder(store, data);
+    expect(first).toMatchObject({ images: 5, classes: 2, skipped: [] });
+    const images = store.listImages(first.datasetId);
+    const thumb = (i: number) => thumbnailFile(store.thumbnailDir!, images[i].sha256);
+
+    fs.rmSync(thumb(0));
+    const again = await importFolder(store, data);
+    expect(again).toMatchObject({ unchanged: 5, added: 0, changed: 0, skipped: [] });
+    expect(fs.existsSync(thumb(0))).toBe(true);
+
+    fs.rmSync(store.thumbnailDir!, { recursive: true });
+    const made = await ensureThumbnails(store, first.datasetId);
+    expect(made).toEqual({ made: 5, existing: 0, failed: [] });
+    expect(images.every((_, i) => fs.existsSync(thumb(i)))).toBe(true);
+    expect(await ensureThumbnails(store, first.datasetId)).toEqual({ made: 0, existing: 5, failed: [] });
+    const meta = await sharp(thumb(0)).metadata();
+    expect([meta.format, meta.width, meta.height]).toEqual(['webp', 40, 32]); // never enlarged
   });
 
   it('rejects a missing folder and bad edits with one-line errors', async () => {

@@ -39,14 +39,24 @@ export class PromptEncoder {
     return this.setup.promptIds.length;
   }
 
-  /** Projected, unnormalised text features [C, P] with label tokens `labels` [C, minLen, D] and template context `context` [n, D]. */
-  encode(labels: tf.Tensor3D = this.initialLabels, context: tf.Tensor2D = this.initialContext): tf.Tensor2D {
+  /** Tokens per prompt row (the task's longest prompt). */
+  get sequenceLength(): number {
+    return this.setup.labelStart + this.setup.minLen + this.rest.shape[1];
+  }
+
+  /**
+   * Projected, unnormalised text features [end−start, P] of classes start..end−1, with their
+   * label tokens `labels` [end−start, minLen, D] and the template context `context` [n, D].
+   * Defaults: all classes, E0, the template's own words.
+   */
+  encode(labels?: tf.Tensor3D, context: tf.Tensor2D = this.initialContext, start = 0, end = this.classes): tf.Tensor2D {
     return tf.tidy(() => {
-      const c = this.classes;
-      const width = labels.shape[2];
+      const c = end - start;
+      const width = this.initialLabels.shape[2];
+      const rows = <T extends tf.Tensor>(t: T) => (start === 0 && end === this.classes ? t : (tf.slice(t, start, c) as T));
       const head = tf.concat([this.sot, context.expandDims(0) as tf.Tensor3D], 1);
-      const embeds = tf.concat([tf.tile(head, [c, 1, 1]), labels, this.rest], 1);
-      return this.model.encodeTextEmbeddings(embeds.reshape([c, -1, width]) as tf.Tensor3D, this.setup.eot);
+      const embeds = tf.concat([tf.tile(head, [c, 1, 1]), labels ?? rows(this.initialLabels), rows(this.rest)], 1);
+      return this.model.encodeTextEmbeddings(embeds.reshape([c, -1, width]) as tf.Tensor3D, this.setup.eot.slice(start, end));
     });
   }
 

@@ -11,6 +11,7 @@ import { l2Normalize, lammLoss, oneHot, type LossTerms } from './loss';
 import type { LabelTokenSetup } from './prompts';
 import { epochBatches, stepsPerEpoch, type Sample } from './sampling';
 import { learningRate } from './schedule';
+import { lossAndGradients, TOKENS_PER_PASS } from './step';
 import { PromptEncoder } from './text';
 
 export interface TrainingData {
@@ -41,6 +42,8 @@ export interface EpochSummary {
 
 export interface TrainHooks {
   ctx?: JobContext;
+  /** Prompt tokens per taped text pass (see step.ts); tests lower it to exercise the chunked path. */
+  tokensPerPass?: number;
   onStep?(e: StepEvent): void;
   onEpoch?(e: EpochSummary): void;
 }
@@ -103,14 +106,15 @@ export async function trainPrompts(model: ClipModel, setup: LabelTokenSetup, con
   const weights = lossWeightsFor(config);
   const encoder = new PromptEncoder(model, setup);
   const sgd = new Sgd(config.momentum, config.weightDecay);
-  const labelVar = trainsLabels(config.method) ? tf.variable(encoder.initialLabels, true) : null;
-  const contextVar = trainsContext(config.method) ? tf.variable(encoder.initialContext, true) : null;
+  const labelVar = trainsLabels(config.method) ? tf.variable<tf.Rank.R3>(encoder.initialLabels, true) : null;
+  const contextVar = trainsContext(config.method) ? tf.variable<tf.Rank.R2>(encoder.initialContext, true) : null;
   if (contextVar && contextVar.shape[0] === 0) throw new Error(`template "${setup.template}" has no words before {} for CoOp to learn as context`);
   const params = [labelVar, contextVar].filter((v) => v !== null) as tf.Variable[];
   const zeroShot = tf.tidy(() => l2Normalize(encoder.encode()));
   const random = mulberry32(config.seed);
   const history: EpochSummary[] = [];
   const steps = stepsPerEpoch(imageCount, config.batchSize);
+  const tokensPerPass = hooks.tokensPerPass ?? TOKENS_PER_PASS;
   let stepSeconds = 0;
   let stepCount = 0;
   try {
@@ -130,24 +134,24 @@ export async function trainPrompts(model: ClipModel, setup: LabelTokenSetup, con
         const batchLabels = batch.map((s) => data.labels[s.image]);
         const features = await data.batchFeatures(batch);
         const y = oneHot(batchLabels, classes);
-        let kept: tf.Tensor[] = [];
-        const { grads, value } = tf.variableGrads(() => {
-          const r = lammLoss({
-            textFeatures: encoder.encode(labelVar ?? undefined, contextVar ?? undefined),
+        const { grads, terms: termTensor, predicted: predictedTensor } = lossAndGradients({
+          encoder,
+          labels: labelVar,
+          context: contextVar,
+          loss: (textFeatures, labels) => lammLoss({
+            textFeatures,
             zeroShotFeatures: zeroShot,
             imageFeatures: features,
             oneHotLabels: y,
-            labelEmbeddings: labelVar,
+            labelEmbeddings: labels,
             initialLabelEmbeddings: encoder.initialLabels,
             logitScale: model.logitScale,
-          }, weights);
-          kept = [tf.stack([r.total, r.ce, r.wc, r.cos, r.kd]), tf.argMax(r.logits, 1)].map((t) => tf.keep(t));
-          return r.total;
-        }, params);
+          }, weights),
+        }, tokensPerPass);
         sgd.step(params, grads, lr);
-        const termValues = kept[0].dataSync();
-        const predicted = kept[1].dataSync();
-        tf.dispose([...kept, value, ...Object.values(grads), features, y]);
+        const termValues = termTensor.dataSync();
+        const predicted = predictedTensor.dataSync();
+        tf.dispose([termTensor, predictedTensor, ...Object.values(grads), features, y]);
 
         const terms = Object.fromEntries(TERM_NAMES.map((k, i) => [k, termValues[i]])) as unknown as LossTerms<number>;
         for (const k of TERM_NAMES) sums[k] += terms[k];

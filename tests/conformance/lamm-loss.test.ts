@@ -8,6 +8,7 @@ import { loadClip } from '../../src-main/clip/model';
 import type { ClipModel } from '../../src-main/clip/types';
 import { lammLoss, oneHot } from '../../src-main/lamm/loss';
 import { setupLabelTokens } from '../../src-main/lamm/prompts';
+import { lossAndGradients } from '../../src-main/lamm/step';
 import { PromptEncoder } from '../../src-main/lamm/text';
 import { GOLDEN_MODEL_DIR, HAS_GOLDEN, loadGolden } from '../helpers/golden';
 
@@ -72,6 +73,20 @@ describe.skipIf(!HAS_GOLDEN)('LAMM loss conformance (golden)', () => {
   it('reproduces dL/dE', () => {
     const grad = tf.tidy(() => tf.grad((E: tf.Tensor) => lossAt(E as tf.Tensor3D).total)(tf.tensor3d(g.label_embeddings)).dataSync());
     expectRelativeClose(grad, g.grad.flat(2), 'dL/dE');
+  });
+
+  it('reproduces dL/dE through the trainer\'s chunked step as well', () => {
+    const E = tf.variable<tf.Rank.R3>(tf.tensor3d(g.label_embeddings));
+    const t0 = encoder.encode();
+    const f = tf.tensor2d(g.image_features);
+    const y = oneHot(g.labels, g.classnames.length);
+    const step = lossAndGradients({
+      encoder, labels: E, context: null,
+      loss: (text, e) => lammLoss({ textFeatures: text, zeroShotFeatures: t0, imageFeatures: f, oneHotLabels: y, labelEmbeddings: e, initialLabelEmbeddings: encoder.initialLabels, logitScale: model.logitScale }, g.lambda),
+    }, 1);
+    expect(Math.abs(step.terms.dataSync()[0] - g.terms.total)).toBeLessThanOrEqual(RELATIVE * g.terms.total);
+    expectRelativeClose(step.grads[E.name].dataSync(), g.grad.flat(2), 'chunked dL/dE');
+    tf.dispose([E, t0, f, y, step.terms, step.predicted, ...Object.values(step.grads)]);
   });
 
   it('leaks no tensors', () => {

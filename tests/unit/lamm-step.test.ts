@@ -1,0 +1,63 @@
+// The chunked step (text features without a tape, then per-chunk vector-Jacobian products)
+// gives the single-pass loss and gradients, for every method's trained variables.
+import fs from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../../src-main/backend';
+import { loadClip } from '../../src-main/clip/model';
+import { mulberry32 } from '../../src-main/clip/random';
+import type { ClipModel } from '../../src-main/clip/types';
+import { lammLoss, oneHot } from '../../src-main/lamm/loss';
+import { setupLabelTokens } from '../../src-main/lamm/prompts';
+import { lossAndGradients } from '../../src-main/lamm/step';
+import { PromptEncoder } from '../../src-main/lamm/text';
+import { maxAbsDiff } from '../helpers/golden';
+import { makeTinyModel, tempDir } from './lamm-fixture';
+
+describe('chunked training step', () => {
+  let dir: string;
+  let model: ClipModel;
+  let encoder: PromptEncoder;
+
+  beforeAll(async () => {
+    await initBackend();
+    dir = tempDir('step');
+    model = await loadClip(makeTinyModel(dir));
+    encoder = new PromptEncoder(model, setupLabelTokens(model.tokenizer, ['ox', 'red circle', 'sky', 'tree', 'a b'], 'a photo of a {}.', 77));
+  });
+  afterAll(() => {
+    encoder?.dispose();
+    model?.dispose();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it.each([['lamm', true, false], ['coop', false, true], ['coop+lamm', true, true]] as const)('matches the single pass (%s)', (_name, trainLabels, trainContext) => {
+    const random = mulberry32(4);
+    // Perturb the starting point so every term (wc, cos, kd) has a gradient.
+    const labels = trainLabels ? tf.variable<tf.Rank.R3>(tf.tidy(() => tf.add(encoder.initialLabels, tf.mul(0.05, tf.randomNormal(encoder.initialLabels.shape, 0, 1, 'float32', 3))))) : null;
+    const context = trainContext ? tf.variable<tf.Rank.R2>(tf.tidy(() => tf.add(encoder.initialContext, 0.02))) : null;
+    const width = model.config.projectionDim;
+    const f = tf.tidy(() => { const x = tf.tensor2d(Float32Array.from({ length: 6 * width }, () => random() - 0.5), [6, width]); return tf.div(x, tf.norm(x, 'euclidean', 1, true)) as tf.Tensor2D; });
+    const y = oneHot([0, 1, 2, 3, 4, 1], 5);
+    const t0 = encoder.encode();
+    const inputs = {
+      encoder, labels, context,
+      loss: (text: tf.Tensor2D, e: tf.Tensor3D | null) => lammLoss({ textFeatures: text, zeroShotFeatures: t0, imageFeatures: f, oneHotLabels: y, labelEmbeddings: e, initialLabelEmbeddings: encoder.initialLabels, logitScale: model.logitScale }, { wc: 1, cos: 1, kd: 0.05, T: 2 }),
+    };
+    const before = tf.memory().numTensors;
+    const whole = lossAndGradients(inputs, 1e9);
+    const pieces = lossAndGradients(inputs, 1); // one class per chunk
+    expect(maxAbsDiff(pieces.terms.dataSync(), whole.terms.dataSync())).toBeLessThan(1e-5);
+    expect([...pieces.predicted.dataSync()]).toEqual([...whole.predicted.dataSync()]);
+    expect(Object.keys(pieces.grads).sort()).toEqual(Object.keys(whole.grads).sort());
+    for (const name of Object.keys(whole.grads)) {
+      const w = whole.grads[name].dataSync();
+      const scale = Math.max(...Array.from(w, Math.abs));
+      expect(scale).toBeGreaterThan(0);
+      expect(maxAbsDiff(pieces.grads[name].dataSync(), w)).toBeLessThan(1e-4 * scale);
+    }
+    const all = [whole, pieces].flatMap((r) => [r.terms, r.predicted, ...Object.values(r.grads)]);
+    expect(tf.memory().numTensors).toBe(before + all.length);
+    tf.dispose([...all, f, y, t0, ...(labels ? [labels] : []), ...(context ? [context] : [])]);
+  });
+});

@@ -169,7 +169,7 @@ async function examine(file: FoundFile, row: KnownRow | undefined, thumbDir: str
   }
   const sha256 = crypto.createHash('sha256').update(buf).digest('hex');
   // A thumbnail exists only for content that decoded fully once: the header is enough then.
-  if (hasThumbnail(sha256) && thumbDir !== null) return { kind: 'content', file, sha256, header: await readHeader(buf) };
+  if (thumbDir !== null && hasThumbnail(sha256)) return { kind: 'content', file, sha256, header: await readHeader(buf) };
   const { thumbnail, ...header } = await decodeAndThumbnail(buf);
   if (thumbDir !== null) {
     try {
@@ -265,8 +265,8 @@ class BatchCommitter {
 
 /** The project's own files, which must never be imported when the project lives inside the data folder. */
 function ownPaths(store: ProjectStore): string[] {
-  if (store.file === ':memory:') return [];
-  return [store.file, `${store.file}-wal`, `${store.file}-shm`, `${store.file}-journal`, store.thumbnailDir!].filter(Boolean) as string[];
+  if (store.thumbnailDir === null) return []; // in memory
+  return [store.file, `${store.file}-wal`, `${store.file}-shm`, `${store.file}-journal`, store.thumbnailDir];
 }
 
 /** Lists the files under `root` and which class (and split) each belongs to. */

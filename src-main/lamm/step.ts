@@ -38,7 +38,7 @@ function keepTerms(r: LossResult): { terms: tf.Tensor1D; predicted: tf.Tensor1D 
 export function lossAndGradients(x: StepInputs, tokensPerPass = TOKENS_PER_PASS): StepResult {
   const { encoder, labels, context } = x;
   const params = [labels, context].filter((v) => v !== null) as tf.Variable[];
-  const perClass = encoder.sequenceLength;
+  const perClass = encoder.tokensPerClass(context ?? undefined);
   const chunk = Math.max(1, Math.floor(tokensPerPass / perClass));
   if (encoder.classes <= chunk) {
     let kept!: { terms: tf.Tensor1D; predicted: tf.Tensor1D };

@@ -61,3 +61,45 @@ describe('chunked training step', () => {
     tf.dispose([...all, f, y, t0, ...(labels ? [labels] : []), ...(context ? [context] : [])]);
   });
 });
+
+describe('template prefix cache (pure LAMM)', () => {
+  it('gives the same text features, loss terms and gradients as running whole prompts (1e-5)', async () => {
+    await initBackend();
+    const dir = tempDir('prefix');
+    const model = await loadClip(makeTinyModel(dir));
+    const setup = setupLabelTokens(model.tokenizer, ['ox', 'red circle', 'sky', 'tree', 'a b'], 'a photo of a {}.', 77);
+    const cached = new PromptEncoder(model, setup);
+    const whole = new PromptEncoder(model, setup, { prefixCache: false });
+    expect(cached.tokensPerClass()).toBe(whole.tokensPerClass() - setup.labelStart);
+    const random = mulberry32(9);
+    const width = model.config.projectionDim;
+    const labels = tf.variable<tf.Rank.R3>(tf.tidy(() => tf.add(whole.initialLabels, tf.mul(0.05, tf.randomNormal(whole.initialLabels.shape, 0, 1, 'float32', 5)))));
+    const f = tf.tidy(() => { const x = tf.tensor2d(Float32Array.from({ length: 6 * width }, () => random() - 0.5), [6, width]); return tf.div(x, tf.norm(x, 'euclidean', 1, true)) as tf.Tensor2D; });
+    const y = oneHot([0, 1, 2, 3, 4, 1], 5);
+    const run = (encoder: PromptEncoder) => {
+      const t0 = encoder.encode();
+      const r = lossAndGradients({
+        encoder, labels, context: null,
+        loss: (text, e) => lammLoss({ textFeatures: text, zeroShotFeatures: t0, imageFeatures: f, oneHotLabels: y, labelEmbeddings: e, initialLabelEmbeddings: encoder.initialLabels, logitScale: model.logitScale }, { wc: 1, cos: 1, kd: 0.05, T: 2 }),
+      });
+      const out = { t0: t0.dataSync().slice(), terms: r.terms.dataSync().slice(), grad: r.grads[labels.name].dataSync().slice() };
+      tf.dispose([t0, r.terms, r.predicted, ...Object.values(r.grads)]);
+      return out;
+    };
+    const a = run(cached);
+    const b = run(whole);
+    expect(maxAbsDiff(a.t0, b.t0)).toBeLessThan(1e-5);
+    expect(maxAbsDiff(a.terms, b.terms)).toBeLessThan(1e-5 * Math.max(...Array.from(b.terms, Math.abs)));
+    const scale = Math.max(...Array.from(b.grad, Math.abs));
+    expect(scale).toBeGreaterThan(0);
+    expect(maxAbsDiff(a.grad, b.grad)).toBeLessThan(1e-5 * scale);
+    const before = tf.memory().numTensors;
+    run(cached);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([labels, f, y]);
+    cached.dispose();
+    whole.dispose();
+    model.dispose();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});

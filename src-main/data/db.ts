@@ -145,6 +145,15 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (run_id, image_id)
   );
   `,
+  /* 2: a run's classifier tensors (text features, zero-shot features, CoOp context) */ `
+  CREATE TABLE IF NOT EXISTS run_tensors (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    name   TEXT NOT NULL,
+    shape  TEXT NOT NULL,   -- JSON array
+    data   BLOB NOT NULL,   -- float32 little-endian
+    PRIMARY KEY (run_id, name)
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

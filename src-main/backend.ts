@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { accelerateWasmMatMul, nativeGemmUnavailableReason } from './native';
 
 export type BackendName = 'tfjs-node-gpu' | 'tfjs-node' | 'wasm' | 'cpu';
 export const BACKEND_ORDER: readonly BackendName[] = ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'];
@@ -13,8 +14,12 @@ export interface BackendInfo {
   name: BackendName;
   /** tf.getBackend() after selection ('tensorflow', 'wasm' or 'cpu'). */
   tfBackend: string;
-  /** Threads the backend computes with (1 for wasm in Node: its thread pool does not start there). */
+  /** Threads the backend computes with (1 for wasm in Node: its thread pool does not start there; matMul's with the native GEMM). */
   threads: number;
+  /** Native code standing in for some of the backend's kernels, e.g. "native GEMM (avx512, 2 threads)" for wasm matMul. */
+  accelerator?: string;
+  /** Why wasm runs without it, e.g. "not built (npm run build:native)". */
+  acceleratorSkipped?: string;
   /** Why earlier candidates were skipped, for logs and the status bar. */
   skipped: { name: BackendName; reason: string }[];
 }
@@ -24,7 +29,7 @@ let pending: Promise<BackendInfo> | null = null;
 
 const require = createRequire(import.meta.url);
 
-async function tryBackend(name: BackendName): Promise<{ threads: number }> {
+async function tryBackend(name: BackendName): Promise<Pick<BackendInfo, 'threads' | 'accelerator' | 'acceleratorSkipped'>> {
   switch (name) {
     case 'tfjs-node-gpu':
     case 'tfjs-node': {
@@ -38,7 +43,8 @@ async function tryBackend(name: BackendName): Promise<{ threads: number }> {
       const wasmDir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
       wasm.setWasmPaths(wasmDir + path.sep);
       if (!(await tf.setBackend('wasm'))) throw new Error('wasm backend did not initialise');
-      return { threads: 1 };
+      const native = accelerateWasmMatMul();
+      return native ? { threads: native.threads, accelerator: native.label } : { threads: 1, acceleratorSkipped: nativeGemmUnavailableReason() ?? undefined };
     }
     case 'cpu': {
       if (!(await tf.setBackend('cpu'))) throw new Error('cpu backend did not initialise');
@@ -60,9 +66,9 @@ export function initBackend(force: string | undefined = process.env.LAMM_BACKEND
     const skipped: BackendInfo['skipped'] = [];
     for (const name of candidates) {
       try {
-        const { threads } = await tryBackend(name);
+        const started = await tryBackend(name);
         await tf.ready();
-        selected = { name, tfBackend: tf.getBackend(), threads, skipped };
+        selected = { name, tfBackend: tf.getBackend(), ...started, skipped };
         return selected;
       } catch (err) {
         skipped.push({ name, reason: firstLine(err) });
@@ -79,7 +85,9 @@ export function currentBackend(): BackendInfo | null {
 }
 
 export function describeBackend(info: BackendInfo): string {
-  return `${info.name} (${info.threads} thread${info.threads === 1 ? '' : 's'})`;
+  if (info.accelerator) return `${info.name} + ${info.accelerator}`;
+  const plain = `${info.name} (${info.threads} thread${info.threads === 1 ? '' : 's'})`;
+  return info.acceleratorSkipped ? `${plain}; native GEMM ${info.acceleratorSkipped}` : plain;
 }
 
 function firstLine(err: unknown): string {

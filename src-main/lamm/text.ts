@@ -59,10 +59,12 @@ export class PromptEncoder {
   }
 
   private templatePrefix(): TextPrefix {
-    this.prefix ??= tf.tidy(() => {
+    if (!this.prefix) {
       const width = this.initialLabels.shape[2];
-      return this.model.textPrefix(tf.concat([this.sot.reshape([1, width]), this.initialContext], 0) as tf.Tensor2D);
-    });
+      const embeds = tf.concat([this.sot.reshape([1, width]), this.initialContext], 0) as tf.Tensor2D;
+      this.prefix = this.model.textPrefix(embeds);
+      embeds.dispose();
+    }
     return this.prefix;
   }
 

@@ -81,9 +81,16 @@ function tower(obj: Json, d: Json, where: string): TowerConfig {
   return t;
 }
 
+/** Older HF exports (e.g. openai/clip-vit-large-patch14) carry the real sizes in *_config_dict, which transformers lets override *_config. */
+function towerJson(raw: Json, key: 'text' | 'vision'): Json {
+  const base = raw[`${key}_config`];
+  const override = raw[`${key}_config_dict`];
+  return { ...(base && typeof base === 'object' ? (base as Json) : {}), ...(override && typeof override === 'object' ? (override as Json) : {}) };
+}
+
 export function parseClipConfig(raw: Json): ClipConfig {
-  const textRaw = (raw.text_config ?? {}) as Json;
-  const visionRaw = (raw.vision_config ?? {}) as Json;
+  const textRaw = towerJson(raw, 'text');
+  const visionRaw = towerJson(raw, 'vision');
   if (raw.model_type !== undefined && raw.model_type !== 'clip') {
     throw new Error(`config.json model_type is "${String(raw.model_type)}", expected "clip"`);
   }

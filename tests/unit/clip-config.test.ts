@@ -37,3 +37,12 @@ describe('parsePreprocessConfig', () => {
     expect(() => parsePreprocessConfig({ image_mean: [1, 2] }, vision)).toThrow(/image_mean/);
   });
 });
+
+describe('real Hugging Face config variants', () => {
+  it('lets *_config_dict override *_config, as transformers does', () => {
+    const c = parseClipConfig({ ...base, text_config: { hidden_size: 512, num_attention_heads: 8 }, text_config_dict: { hidden_size: 768, num_attention_heads: 12 }, vision_config_dict: null });
+    expect(c.text.hiddenSize).toBe(768);
+    expect(c.text.numHeads).toBe(12);
+    expect(c.vision.imageSize).toBe(32);
+  });
+});

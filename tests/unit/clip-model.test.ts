@@ -169,6 +169,21 @@ describe('loadClip on a valid folder', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('pools at the vocabulary\'s EOT even when config.json says eos_token_id 2 (old HF exports)', async () => {
+    const dir = variant('eos2', (d) => {
+      const cfg = JSON.parse(fs.readFileSync(path.join(d, 'config.json'), 'utf8'));
+      cfg.text_config.eos_token_id = 2;
+      cfg.text_config.bos_token_id = 0;
+      fs.writeFileSync(path.join(d, 'config.json'), JSON.stringify(cfg));
+    });
+    const old = await loadClip(dir);
+    const a = old.encodeText([[512, 5, 6, 513]]);
+    const b = model.encodeText([[512, 5, 6, 513]]);
+    expect(maxAbsDiff(await a.data(), await b.data())).toBe(0);
+    tf.dispose([a, b]);
+    old.dispose();
+  });
+
   it('refuses use after dispose', async () => {
     const m = await loadClip(goodDir);
     m.dispose();

@@ -27,7 +27,8 @@ struct Problem {
   float* c;
   long batchA, batchB, batch, m, n, k;
   bool transA, transB;
-  long mc, nc, mBlocks, nBlocks;  // the task grid, from plan()
+  bool direct;                    // thin product: multiplied in place, no packing (gemm_kernel.h)
+  long mc, nc, mBlocks, nBlocks;  // the task grid, from plan(); direct tasks take every row
 };
 
 struct Kernel {
@@ -135,7 +136,7 @@ long plan(Problem& P, const Kernel& K, int threads) {
   long mBlocks = 1, nBlocks = ceil_div(P.n, K.nc);
   if (threads > 1) {
     const long want = ceil_div(kTasksPerThread * threads, P.batch);
-    const long mMax = ceil_div(P.m, 2 * K.mr), nMax = ceil_div(P.n, 2 * K.nr);
+    const long mMax = P.direct ? 1 : ceil_div(P.m, 2 * K.mr), nMax = ceil_div(P.n, 2 * K.nr);
     while (mBlocks * nBlocks < want) {
       const bool splitN = nBlocks < nMax && (P.n / nBlocks >= P.m / mBlocks || mBlocks >= mMax);
       if (splitN) ++nBlocks;
@@ -249,6 +250,7 @@ void gemm(Problem P) {
     P.batch = P.batchA = 1;
   }
   const Kernel& K = *current_isa()->kernel;
+  P.direct = (P.m < K.mr || P.n < K.nr) && !(P.transA && P.transB);
   const double macs = double(P.batch) * P.m * P.n * P.k;
   const int threads = macs >= kParallelMinMacs ? g_threads.load() : 1;
   Job job;

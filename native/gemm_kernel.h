@@ -5,7 +5,7 @@
 //   constexpr int MR  rows of C per micro-tile (A broadcast),
 //   constexpr int KC, MC, NC  cache blocking (depth, rows per task, columns per task).
 // It must not include headers: everything here is compiled for that region's target only.
-// Needs `struct Problem` and `packed_size` from gemm.cc.
+// Needs `struct Problem` and `struct Kernel` from gemm.cc.
 
 typedef float vec __attribute__((vector_size(VW * 4)));                  // packed panels (aligned)
 typedef float vec_unaligned __attribute__((vector_size(VW * 4), aligned(4)));  // rows of C
@@ -119,6 +119,71 @@ static inline __attribute__((always_inline)) void micro_kernel(long k, const flo
   }
 }
 
+// Thin products (fewer rows than MR or columns than NR, as in per-head attention over a few
+// tokens): padding them to full micro-tiles and packing would cost more than the arithmetic,
+// so these multiply in place, vectorised along whichever side is contiguous. Not for Aᵀ·Bᵀ.
+static inline float dot(const float* x, const float* y, long k) {
+  vec acc0 = {}, acc1 = {};
+  long p = 0;
+  for (; p + 2 * VW <= k; p += 2 * VW) {
+    acc0 += *(const vec_unaligned*)(x + p) * *(const vec_unaligned*)(y + p);
+    acc1 += *(const vec_unaligned*)(x + p + VW) * *(const vec_unaligned*)(y + p + VW);
+  }
+  if (p + VW <= k) {
+    acc0 += *(const vec_unaligned*)(x + p) * *(const vec_unaligned*)(y + p);
+    p += VW;
+  }
+  // Pairwise: a running sum over the lanes would be a chain of VW dependent additions.
+  float lanes[VW];
+  *(vec_unaligned*)lanes = acc0 + acc1;
+  for (int width = VW / 2; width > 0; width /= 2)
+    for (int i = 0; i < width; ++i) lanes[i] += lanes[i + width];
+  float sum = lanes[0];
+  for (; p < k; ++p) sum += x[p] * y[p];
+  return sum;
+}
+
+// Columns [j0, j0 + cols) of every row of one batch item.
+static void direct_block(const Problem& P, const float* A, const float* B, float* C, long j0, long cols) {
+  const long lda = P.transA ? P.m : P.k;
+  const long ldb = P.transB ? P.k : P.n;
+  if (P.transB) {  // C(i, j) = A row i · B row j, both contiguous
+    for (long i = 0; i < P.m; ++i)
+      for (long j = j0; j < j0 + cols; ++j) C[i * P.n + j] = dot(A + i * lda, B + j * ldb, P.k);
+    return;
+  }
+  // C row i = Σ_p A(i, p) · B row p. Column strips outermost: a strip of B stays in cache for every row.
+  const long aRow = P.transA ? 1 : lda, aStep = P.transA ? lda : 1;
+  const long end = j0 + cols;
+  long j = j0;
+  for (; j + NR <= end; j += NR) {
+    for (long i = 0; i < P.m; ++i) {
+      vec lo = {}, hi = {};
+      for (long p = 0; p < P.k; ++p) {
+        const vec a = A[i * aRow + p * aStep] - (vec){};
+        lo += a * *(const vec_unaligned*)(B + p * ldb + j);
+        hi += a * *(const vec_unaligned*)(B + p * ldb + j + VW);
+      }
+      *(vec_unaligned*)(C + i * P.n + j) = lo;
+      *(vec_unaligned*)(C + i * P.n + j + VW) = hi;
+    }
+  }
+  for (; j + VW <= end; j += VW) {
+    for (long i = 0; i < P.m; ++i) {
+      vec acc = {};
+      for (long p = 0; p < P.k; ++p) acc += (A[i * aRow + p * aStep] - (vec){}) * *(const vec_unaligned*)(B + p * ldb + j);
+      *(vec_unaligned*)(C + i * P.n + j) = acc;
+    }
+  }
+  for (; j < end; ++j) {
+    for (long i = 0; i < P.m; ++i) {
+      float sum = 0.0f;
+      for (long p = 0; p < P.k; ++p) sum += A[i * aRow + p * aStep] * B[p * ldb + j];
+      C[i * P.n + j] = sum;
+    }
+  }
+}
+
 // One task: a block of C (rows × at most NC columns) of one batch item, which task numbers
 // list item by item, then row block, then column block. The B block is packed once per KC
 // depth step and reused by every MC-row chunk of A. Packing buffers are the thread's own.
@@ -130,10 +195,11 @@ static void run_task(const Problem& P, long task, float* packedA, float* packedB
   const float* A = P.a + (P.batchA == 1 ? 0 : item) * P.m * P.k;
   const float* B = P.b + (P.batchB == 1 ? 0 : item) * P.k * P.n;
   float* C = P.c + item * P.m * P.n;
+  const long j0 = nBlock * P.nc, cols = min_of(P.nc, P.n - j0);
+  if (P.direct) return direct_block(P, A, B, C, j0, cols);
   const long lda = P.transA ? P.m : P.k;
   const long ldb = P.transB ? P.k : P.n;
   const long rowEnd = min_of(P.m, (mBlock + 1) * P.mc);
-  const long j0 = nBlock * P.nc, cols = min_of(P.nc, P.n - j0);
   for (long p0 = 0; p0 < P.k; p0 += KC) {
     const long depth = min_of(KC, P.k - p0);
     pack_b(P.transB ? B + j0 * ldb + p0 : B + p0 * ldb + j0, ldb, P.transB, depth, cols, packedB);

@@ -31,6 +31,11 @@ const SHAPES: Case[] = [
   [[257, 130], [257, 70], true, false],
   [[257, 130], [70, 257], true, true],
   [[1, 513], [3, 513], false, true],
+  // Thin products (fewer rows or columns than a micro-tile) are multiplied without packing.
+  [[5, 70], [70, 600], false, false],
+  [[7, 300], [300, 1000], false, false],
+  [[9, 77], [20, 77], false, true],
+  [[70, 5], [70, 600], true, false],
   [[4, 17, 33], [4, 33, 3], false, false],
   [[6, 12, 64], [6, 17, 64], false, true],
   [[6, 64, 12], [6, 17, 64], true, true],

@@ -99,8 +99,9 @@ const Isa kIsas[] = {
 };
 constexpr int kIsaCount = sizeof(kIsas) / sizeof(kIsas[0]);
 
-// Below this many multiply-adds a call runs on the calling thread: waking helpers costs more.
-constexpr double kParallelMinMacs = 1 << 20;
+// Below this many multiply-adds (about 20 µs of work) a call runs on the calling thread:
+// waking a helper takes about as long.
+constexpr double kParallelMinMacs = 1 << 21;
 // Tasks per thread to aim for, so that uneven task sizes still balance.
 constexpr long kTasksPerThread = 2;
 constexpr int kMaxThreads = 256;
@@ -178,7 +179,7 @@ void work(Job& job) {
   const Kernel& K = *job.kernel;
   const size_t aFloats = size_t(K.mc) * K.kc;
   float* packed = t_buffers.reserve(aFloats + size_t(K.kc) * K.nc);
-  if (!packed) std::abort();  // out of memory for a few hundred KiB: nothing sensible is left
+  if (!packed) std::abort();  // out of memory for a few MiB: nothing sensible is left
   for (long t; (t = job.next.fetch_add(1, std::memory_order_relaxed)) < job.tasks;)
     K.run_task(*job.problem, t, packed, packed + aFloats);
 }

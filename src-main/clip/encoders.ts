@@ -43,11 +43,19 @@ export interface PrefixKV {
   values: tf.Tensor2D[];
 }
 
+/**
+ * `batch` copies of x along a new leading axis. A broadcasting add does this ~40× faster than
+ * tf.broadcastTo / tf.tile, whose wasm Tile kernel is slow; the gradient (a sum) is the same.
+ */
+export function repeatAlongBatch<T extends tf.Tensor>(x: T, batch: number): tf.Tensor {
+  return tf.add(tf.zeros([batch, ...x.shape]), x.expandDims(0));
+}
+
 /** Prepends a shared prefix's keys/values [P, D] to each row's own [B, L, D]. */
 function withPrefix(own: tf.Tensor2D, batch: number, len: number, prefix?: tf.Tensor2D): tf.Tensor3D {
   const rows = own.reshape([batch, len, own.shape[1]]) as tf.Tensor3D;
   if (!prefix) return rows;
-  const shared = tf.broadcastTo(prefix.expandDims(0), [batch, prefix.shape[0], prefix.shape[1]]) as tf.Tensor3D;
+  const shared = repeatAlongBatch(prefix, batch) as tf.Tensor3D;
   return tf.concat([shared, rows], 1);
 }
 
@@ -206,7 +214,7 @@ export function visionForward(w: VisionWeights, cfg: VisionConfig, pixels: tf.Te
   const len = patches + 1;
   // The conv patch embedding is exact as a matMul because stride equals kernel size.
   const patchEmbeds = linear(patchify(pixels, cfg.patchSize), w.patchEmbedding).reshape([batch, patches, d]);
-  const cls = tf.broadcastTo(w.classEmbedding.reshape([1, 1, d]), [batch, 1, d]);
+  const cls = repeatAlongBatch(w.classEmbedding.reshape([1, d]), batch);
   const tokens = tf.add(tf.concat([cls, patchEmbeds], 1), w.positionEmbedding);
   let h = layerNorm(tokens.reshape([batch * len, d]) as tf.Tensor2D, w.preLn, cfg.layerNormEps);
   for (const b of w.blocks) h = block(h, b, cfg, batch, len);

@@ -7,6 +7,7 @@
 // mask, never depends on what follows: its keys/values are computed once and only the
 // positions from the first label token on run per call (exact; DESIGN §6).
 import * as tf from '@tensorflow/tfjs';
+import { repeatAlongBatch } from '../clip/encoders';
 import type { ClipModel, TextPrefix } from '../clip/types';
 import type { LabelTokenSetup } from './prompts';
 
@@ -86,7 +87,7 @@ export class PromptEncoder {
         return this.model.encodeTextEmbeddings(tf.concat(tail, 1) as tf.Tensor3D, eot.map((e) => e - shift), { prefix });
       }
       const head = tf.concat([this.sot, context.expandDims(0) as tf.Tensor3D], 1);
-      const embeds = tf.concat([tf.tile(head, [c, 1, 1]), ...tail], 1);
+      const embeds = tf.concat([repeatAlongBatch(head.squeeze([0]), c), ...tail], 1);
       return this.model.encodeTextEmbeddings(embeds.reshape([c, -1, width]) as tf.Tensor3D, eot);
     });
   }

@@ -15,13 +15,17 @@ import { buildWeights, checkCheckpoint, disposeWeights, isIgnoredKey, type ClipW
 export const WEIGHTS_FILE = 'model.safetensors';
 
 export interface LoadOptions {
-  /** Keep [out, in] copies of the text linears for fast gradients w.r.t. label tokens (default true). */
+  /**
+   * Keep [out, in] copies of the text linears so gradients w.r.t. label tokens are plain matMuls.
+   * Default: only on the plain wasm backend, whose transposed matMul is ~15× slower than its
+   * plain one; native GEMM and libtensorflow do both at the same speed.
+   */
   textInputGradients?: boolean;
 }
 
 /** Reads and checks a model folder; every problem is a one-line error naming the file. */
 export async function loadClip(folder: string, opts: LoadOptions = {}): Promise<ClipModel> {
-  await initBackend();
+  const backend = await initBackend();
   const dir = path.resolve(folder);
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new Error(`model folder not found: ${dir}`);
   const config = parseClipConfig(readJsonFile(path.join(dir, 'config.json'), 'config.json'));
@@ -42,7 +46,7 @@ export async function loadClip(folder: string, opts: LoadOptions = {}): Promise<
   const { tensors } = parseSafetensors(buf, WEIGHTS_FILE, isIgnoredKey);
   checkCheckpoint(tensors, config, WEIGHTS_FILE);
   const logitScale = tensors.get('logit_scale')!.data[0];
-  const weights = buildWeights(tensors, config, { textInputGradients: opts.textInputGradients ?? true });
+  const weights = buildWeights(tensors, config, { textInputGradients: opts.textInputGradients ?? (backend.name === 'wasm' && !backend.accelerator) });
   return createClipModel({ folder: dir, config, preprocess, tokenizer, weights, weightsSha256, logitScale });
 }
 

@@ -25,12 +25,11 @@ export type Colour = keyof typeof COLOURS;
 export const SHAPES = {
   circle: { maxTurn: Math.PI, inside: (x: number, y: number) => x * x + y * y <= 1 },
   ring: { maxTurn: Math.PI, inside: (x: number, y: number) => { const r2 = x * x + y * y; return r2 <= 1 && r2 >= 0.36; } },
-  square: { maxTurn: 0.25, inside: (x: number, y: number) => Math.abs(x) <= 0.8 && Math.abs(y) <= 0.8 },
-  diamond: { maxTurn: 0.25, inside: (x: number, y: number) => Math.abs(x) / 0.7 + Math.abs(y) <= 1 },
-  triangle: { maxTurn: 0.3, inside: insideTriangle },
-  star: { maxTurn: 0.3, inside: insideStar },
-  cross: { maxTurn: 0.25, inside: (x: number, y: number) => (Math.abs(x) <= 0.3 && Math.abs(y) <= 0.95) || (Math.abs(y) <= 0.3 && Math.abs(x) <= 0.95) },
-  heart: { maxTurn: 0.25, inside: insideHeart },
+  square: { maxTurn: 0.15, inside: (x: number, y: number) => Math.abs(x) <= 0.8 && Math.abs(y) <= 0.8 },
+  diamond: { maxTurn: 0.15, inside: (x: number, y: number) => Math.abs(x) / 0.7 + Math.abs(y) <= 1 },
+  triangle: { maxTurn: 0.15, inside: insideTriangle },
+  star: { maxTurn: 0.15, inside: insideStar },
+  cross: { maxTurn: 0.15, inside: (x: number, y: number) => (Math.abs(x) <= 0.3 && Math.abs(y) <= 0.95) || (Math.abs(y) <= 0.3 && Math.abs(x) <= 0.95) },
 } as const satisfies Record<string, { maxTurn: number; inside: (x: number, y: number) => boolean }>;
 
 export type Shape = keyof typeof SHAPES;
@@ -44,10 +43,12 @@ export interface Concept {
 }
 
 /** Size words captions may use, by the shape's radius as a fraction of the image side. */
-export const SIZE_WORDS = { small: 0.31, large: 0.4 } as const;
+export const SIZE_WORDS = { small: 0.34, large: 0.41 } as const;
 export type SizeWord = keyof typeof SIZE_WORDS;
 /** Shape radius as a fraction of the image side. */
-const RADIUS_RANGE: [number, number] = [0.27, 0.45];
+const RADIUS_RANGE: [number, number] = [0.3, 0.45];
+/** Largest offset of the shape's centre from the image centre, as a fraction of the side. */
+const MAX_SHIFT = 0.08;
 const SUPERSAMPLE = 4;
 /** Every shape lies within this radius in shape coordinates (the square's corners reach 0.8·√2). */
 export const SHAPE_BOUND = 1.15;
@@ -88,8 +89,7 @@ export function sampleScene(concept: Concept, size: number, random: () => number
   const normal = normalSampler(random);
   const uniform = (lo: number, hi: number) => lo + (hi - lo) * random();
   const radius = uniform(RADIUS_RANGE[0], RADIUS_RANGE[1]) * size;
-  // Keep the centre where at least ~90% of the shape stays in view.
-  const slack = Math.max(0, size / 2 - radius * 0.9);
+  const shift = MAX_SHIFT * size;
   const base = COLOURS[concept.colour];
   const brightness = uniform(0.85, 1.08);
   const paint = base.map((c) => clamp01(c * brightness + normal() * 0.035)) as [number, number, number];
@@ -97,8 +97,8 @@ export function sampleScene(concept: Concept, size: number, random: () => number
   const background = [0, 1, 2].map(() => clamp01(grey + normal() * 0.04)) as [number, number, number];
   return {
     ...concept,
-    cx: size / 2 + uniform(-slack, slack),
-    cy: size / 2 + uniform(-slack, slack),
+    cx: size / 2 + uniform(-shift, shift),
+    cy: size / 2 + uniform(-shift, shift),
     radius,
     angle: uniform(-1, 1) * SHAPES[concept.shape].maxTurn,
     paint,
@@ -175,14 +175,6 @@ function insideStar(x: number, y: number): boolean {
   const py = r * Math.cos(a);
   const cross = (notch[0] - tip[0]) * (py - tip[1]) - (notch[1] - tip[1]) * (px - tip[0]);
   return cross <= 0;
-}
-
-function insideHeart(x: number, y: number): boolean {
-  // The classic implicit heart (x² + y² − 1)³ − x²y³ ≤ 0, scaled to fit the unit circle.
-  const u = x * 1.25;
-  const v = y * 1.25 + 0.15;
-  const q = u * u + v * v - 1;
-  return q * q * q - u * u * v * v * v <= 0;
 }
 
 function clamp01(v: number): number {

@@ -71,7 +71,8 @@ describe('demo captions', () => {
     const random = mulberry32(5);
     const templates = new Set<string>();
     for (let i = 0; i < 500; i++) {
-      const concept = allConcepts()[i % 64];
+      const concepts = allConcepts();
+      const concept = concepts[i % concepts.length];
       const text = captionFor(concept, i % 3 === 0 ? 'small' : null, random);
       expect(text).toContain(concept.colour);
       expect(text).toContain(concept.shape);

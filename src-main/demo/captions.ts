@@ -1,7 +1,7 @@
 // Captions for the demo world's images. Half use the zero-shot template ("a photo of a …."),
 // so the text encoder knows it well; the rest vary the wording and the word order so colour
 // and shape words are learned as words, not as positions.
-import type { Concept, SizeWord } from './world';
+import { COLOUR_NAMES, SHAPE_NAMES, SIZE_WORDS, type Concept, type SizeWord } from './world';
 
 /** `{}` is the concept phrase ("red circle", "small red circle"); `{colour}`/`{shape}` place words apart. */
 const TEMPLATES: { text: string; weight: number }[] = [
@@ -29,9 +29,9 @@ export function captionFor(concept: Concept, size: SizeWord | null, random: () =
     .replace('{shape}', `${sized}${concept.shape}`);
 }
 
-/** Every word any caption can contain (letters only; punctuation is tokenised on its own). */
-export function captionWords(colours: readonly string[], shapes: readonly string[], sizes: readonly string[]): string[] {
-  const words = new Set<string>([...colours, ...shapes, ...sizes]);
+/** Every word any caption can contain (letters only; punctuation is tokenised on its own): all the demo CLIP is taught. */
+export function captionWords(): string[] {
+  const words = new Set<string>([...COLOUR_NAMES, ...SHAPE_NAMES, ...Object.keys(SIZE_WORDS)]);
   for (const t of TEMPLATES) for (const w of t.text.replace(/\{[a-z]*\}/g, ' ').match(/[a-z]+/g) ?? []) words.add(w);
   return [...words].sort();
 }

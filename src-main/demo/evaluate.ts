@@ -9,11 +9,10 @@ import { accuracyOf, normaliseRows, predict } from '../lamm/evaluate';
 import { fillTemplate } from '../lamm/prompts';
 import { captionWords } from './captions';
 import { promptName, renderDatasetImage, type DemoClass, type DemoRecipe } from './dataset';
-import { COLOUR_NAMES, SHAPE_NAMES, SIZE_WORDS } from './world';
 
 export type NameKind = 'plain' | 'jargon';
 
-const TAUGHT_WORDS = new Set(captionWords(COLOUR_NAMES, SHAPE_NAMES, Object.keys(SIZE_WORDS)));
+const TAUGHT_WORDS = new Set(captionWords());
 
 /** Plain when every word of the class's prompt name appears in the demo CLIP's captions. */
 export function nameKind(c: DemoClass): NameKind {

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { bytesToUnicode } from '../clip/tokenizer';
+import { captionWords } from './captions';
 
 export const START_OF_TEXT = '<|startoftext|>';
 export const END_OF_TEXT = '<|endoftext|>';
@@ -23,6 +24,11 @@ export const RARE_WORDS: readonly string[] = [
   'annulet', 'bend', 'bezant', 'billet', 'chevron', 'delf', 'escutcheon', 'estoile', 'fess', 'fusil',
   'golpe', 'lozenge', 'mascle', 'mullet', 'pellet', 'pomme', 'roundel', 'saltire', 'torteau', 'trefoil',
 ];
+
+/** Every word of the demo tokenizer's corpus: what captions say, plus the rare words no caption uses. */
+export function demoVocabularyWords(): string[] {
+  return [...captionWords(), ...RARE_WORDS];
+}
 
 /** The byte symbols in CLIP's vocabulary order: printable bytes (which stand for themselves) first, then the rest (code points 256 up). */
 export function byteSymbolsInVocabOrder(): string[] {

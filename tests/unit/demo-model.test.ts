@@ -13,7 +13,7 @@ import { randomHfTensors } from '../../src-main/clip/weights';
 import { DEMO_MODEL_DIR, loadRecipe, promptName } from '../../src-main/demo/dataset';
 import { demoZeroShot, nameKind } from '../../src-main/demo/evaluate';
 import { DEMO_PRETRAIN } from '../../src-main/demo/pretrain';
-import { RARE_WORDS } from '../../src-main/demo/vocabulary';
+import { RARE_WORDS, buildVocabulary, demoVocabularyWords, writeTokenizerFiles } from '../../src-main/demo/vocabulary';
 import { REPO_ROOT } from '../helpers/golden';
 
 const run = promisify(execFile);
@@ -56,6 +56,14 @@ describe('committed demo model', () => {
       }
     } finally {
       model.dispose();
+    }
+  });
+
+  it("holds the vocabulary today's builder makes from today's captions", () => {
+    const dir = path.join(tmp, 'vocab');
+    writeTokenizerFiles(dir, buildVocabulary(demoVocabularyWords()), DEMO_PRETRAIN.model.text.context);
+    for (const f of ['vocab.json', 'merges.txt', 'tokenizer_config.json']) {
+      expect(fs.readFileSync(path.join(dir, f), 'utf8'), `${f}: rerun lamm demo --pretrain`).toBe(fs.readFileSync(path.join(DEMO_MODEL_DIR, f), 'utf8'));
     }
   });
 

@@ -72,6 +72,18 @@ describe('pretrainDemoClip', () => {
       model.dispose();
     }
   });
+
+  it("replaces an earlier demo model but never a folder of the user's", async () => {
+    const dir = path.join(tmp, 'again');
+    await pretrainDemoClip(dir, { ...SMALL, steps: 1 });
+    const report = await pretrainDemoClip(dir, { ...SMALL, steps: 2 });
+    expect(report.steps).toBe(2);
+    const mine = path.join(tmp, 'mine');
+    fs.mkdirSync(mine);
+    fs.writeFileSync(path.join(mine, 'thesis.txt'), 'keep me');
+    await expect(pretrainDemoClip(mine, SMALL)).rejects.toThrow(/not empty and holds no demo model/);
+    expect(fs.readdirSync(mine)).toEqual(['thesis.txt']);
+  });
 });
 
 describe('withFastMatMulGradients', () => {

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../src-main/clip/random';
 import { captionFor, captionWords } from '../../src-main/demo/captions';
-import { COLOURS, COLOUR_NAMES, SHAPES, SHAPE_NAMES, SIZE_WORDS, allConcepts, renderScene, sampleScene, sizeWord, type Concept, type Scene } from '../../src-main/demo/world';
+import { COLOURS, COLOUR_NAMES, SHAPES, SHAPE_BOUND, SHAPE_NAMES, SIZE_WORDS, allConcepts, renderScene, sampleScene, sizeWord, type Concept, type Scene } from '../../src-main/demo/world';
 
 const SIZE = 32;
 
@@ -43,6 +43,16 @@ describe('demo world', () => {
     expect(areas.star).toBeGreaterThan(0.2);
     expect(areas.star).toBeLessThan(0.4);
     for (const s of SHAPE_NAMES) expect(areas[s]).toBeGreaterThan(0.05);
+    // The renderer skips pixels beyond SHAPE_BOUND: no shape may reach past it.
+    for (const s of SHAPE_NAMES) {
+      for (let i = 0; i <= 260; i++) {
+        for (let j = 0; j <= 260; j++) {
+          const x = -1.3 + i / 100;
+          const y = -1.3 + j / 100;
+          if (SHAPES[s].inside(x, y)) expect(Math.hypot(x, y), s).toBeLessThanOrEqual(SHAPE_BOUND);
+        }
+      }
+    }
   });
 
   it('paints the shape in its colour over a darker background', () => {
@@ -67,7 +77,7 @@ describe('demo world', () => {
 
 describe('demo captions', () => {
   it('always name the colour and shape, using only the listed words', () => {
-    const vocabulary = new Set(captionWords(COLOUR_NAMES, SHAPE_NAMES, Object.keys(SIZE_WORDS)));
+    const vocabulary = new Set(captionWords());
     const random = mulberry32(5);
     const templates = new Set<string>();
     for (let i = 0; i < 500; i++) {

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseClipConfig, type ClipConfig } from './config';
 import { writeSafetensors, type TensorDtype } from './safetensors';
-import { bytesToUnicode } from './tokenizer';
+import { vocabularyFromMerges, writeTokenizerFiles } from './tokenizer';
 import { randomHfTensors } from './weights';
 
 export interface SyntheticClipSpec {
@@ -17,15 +17,6 @@ export interface SyntheticClipSpec {
   vocabFrom?: string;
   seed?: number;
   dtype?: TensorDtype;
-}
-
-/** The vocabulary Hugging Face derives from a merges list: bytes, bytes + `</w>`, each merge joined, then SOT and EOT. */
-export function vocabFromMerges(merges: string[]): Record<string, number> {
-  const symbols = bytesToUnicode();
-  const entries = [...symbols, ...symbols.map((s) => `${s}</w>`), ...merges.map((m) => m.replace(' ', '')), '<|startoftext|>', '<|endoftext|>'];
-  const vocab: Record<string, number> = {};
-  for (const e of entries) if (!(e in vocab)) vocab[e] = Object.keys(vocab).length;
-  return vocab;
 }
 
 export function syntheticConfigJson(spec: SyntheticClipSpec, vocabSize: number): Record<string, unknown> {
@@ -56,11 +47,9 @@ export function writeSyntheticClip(dir: string, spec: SyntheticClipSpec): ClipCo
     for (const f of ['vocab.json', 'merges.txt']) fs.copyFileSync(path.join(spec.vocabFrom, f), path.join(dir, f));
     vocabSize = Object.keys(JSON.parse(fs.readFileSync(path.join(dir, 'vocab.json'), 'utf8'))).length;
   } else {
-    const merges = spec.merges ?? [];
-    const vocab = vocabFromMerges(merges);
-    vocabSize = Object.keys(vocab).length;
-    fs.writeFileSync(path.join(dir, 'vocab.json'), JSON.stringify(vocab));
-    fs.writeFileSync(path.join(dir, 'merges.txt'), ['#version: 0.2', ...merges].join('\n') + '\n');
+    const tokens = vocabularyFromMerges(spec.merges ?? []);
+    vocabSize = tokens.length;
+    writeTokenizerFiles(dir, tokens, spec.merges ?? [], spec.text.context);
   }
   const configJson = syntheticConfigJson(spec, vocabSize);
   const config = parseClipConfig(configJson);

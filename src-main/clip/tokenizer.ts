@@ -9,9 +9,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-const SOT_TOKEN = '<|startoftext|>';
-const EOT_TOKEN = '<|endoftext|>';
-const END_OF_WORD = '</w>';
+export const SOT_TOKEN = '<|startoftext|>';
+export const EOT_TOKEN = '<|endoftext|>';
+export const END_OF_WORD = '</w>';
 /** CLIP's text context (positions); callers may pass a model's own. */
 export const CLIP_CONTEXT_LENGTH = 77;
 /** HF reads at most this many merges (49152 BPE symbols less the 256 bytes and 2 specials). */
@@ -212,4 +212,41 @@ function parseVocab(text: string, file: string): Record<string, number> {
     if (!Number.isInteger(id) || (id as number) < 0) throw new Error(`${file}: token ${JSON.stringify(token)} has id ${JSON.stringify(id)}, expected a non-negative integer`);
   }
   return vocab as Record<string, number>;
+}
+
+/** The byte symbols in CLIP's vocabulary order: printable bytes (which stand for themselves) first, then the rest (code points 256 up). */
+export function byteSymbolsInVocabOrder(): string[] {
+  return [...bytesToUnicode()].sort((a, b) => a.codePointAt(0)! - b.codePointAt(0)!);
+}
+
+/**
+ * The vocabulary Hugging Face derives from BPE merges ("left right" lines, in rank order), in
+ * id order: the byte symbols, the same with `</w>`, each merge joined (unless already present),
+ * then SOT and EOT.
+ */
+export function vocabularyFromMerges(merges: readonly string[]): string[] {
+  const bytes = byteSymbolsInVocabOrder();
+  const tokens = [...bytes, ...bytes.map((s) => s + END_OF_WORD)];
+  const seen = new Set(tokens);
+  for (const merge of merges) {
+    const joined = merge.replace(' ', '');
+    if (!seen.has(joined)) {
+      seen.add(joined);
+      tokens.push(joined);
+    }
+  }
+  tokens.push(SOT_TOKEN, EOT_TOKEN);
+  return tokens;
+}
+
+/** Writes vocab.json, merges.txt and the tokenizer configs of a Hugging Face CLIP folder. */
+export function writeTokenizerFiles(dir: string, tokens: readonly string[], merges: readonly string[], maxPositions: number): void {
+  fs.mkdirSync(dir, { recursive: true });
+  // Written by hand in id order: JSON.stringify would move integer-like keys ("0"…"9") to the front.
+  const entries = tokens.map((token, id) => `${JSON.stringify(token)}: ${id}`);
+  fs.writeFileSync(path.join(dir, 'vocab.json'), `{${entries.join(', ')}}\n`);
+  fs.writeFileSync(path.join(dir, 'merges.txt'), `#version: 0.2\n${merges.join('\n')}\n`);
+  const special = { bos_token: SOT_TOKEN, eos_token: EOT_TOKEN, pad_token: EOT_TOKEN, unk_token: EOT_TOKEN };
+  fs.writeFileSync(path.join(dir, 'special_tokens_map.json'), `${JSON.stringify(special, null, 2)}\n`);
+  fs.writeFileSync(path.join(dir, 'tokenizer_config.json'), `${JSON.stringify({ ...special, model_max_length: maxPositions, do_lower_case: true, tokenizer_class: 'CLIPTokenizer' }, null, 2)}\n`);
 }

@@ -132,7 +132,12 @@ export interface BuildOptions {
 
 /** Builds structured weights from float32 HF tensors (already checked with `checkCheckpoint`). */
 export function buildWeights(tensors: Map<string, SafeTensor>, config: ClipConfig, opts: BuildOptions): ClipWeights {
-  const make = <T extends tf.Tensor>(t: tf.Tensor): T => (opts.trainable ? (tf.variable(t) as unknown as T) : (t as T));
+  const make = <T extends tf.Tensor>(t: tf.Tensor): T => {
+    if (!opts.trainable) return t as T;
+    const v = tf.variable(t);
+    t.dispose();
+    return v as unknown as T;
+  };
   const raw = (name: string): tf.Tensor => {
     const t = tensors.get(name)!;
     return tf.tensor(t.data, t.shape, 'float32');

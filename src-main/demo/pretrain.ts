@@ -224,12 +224,7 @@ export async function withFastMatMulGradients<T>(work: () => Promise<T>): Promis
 
 /** Freshly initialised weights, every tensor a variable. */
 function initialWeights(config: ClipConfig, seed: number): ClipWeights {
-  let weights: ClipWeights | undefined;
-  // buildWeights copies each initial tensor into a variable and leaves the initial one behind: tidy collects those.
-  tf.tidy(() => {
-    weights = buildWeights(randomHfTensors(config, seed), config, { textInputGradients: false, trainable: true });
-  });
-  return weights!;
+  return buildWeights(randomHfTensors(config, seed), config, { textInputGradients: false, trainable: true });
 }
 
 /** Trains a fresh demo CLIP and writes its folder to `outDir` (replacing it when complete). */

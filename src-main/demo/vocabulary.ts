@@ -4,12 +4,9 @@
 // then one "left right" pair per line, in rank order. CLIP's own tokenizer reads it unchanged.
 import fs from 'node:fs';
 import path from 'node:path';
-import { bytesToUnicode } from '../clip/tokenizer';
+import { bytesToUnicode, END_OF_WORD, vocabularyFromMerges, writeTokenizerFiles as writeClipTokenizerFiles } from '../clip/tokenizer';
 import { captionWords } from './captions';
 
-export const START_OF_TEXT = '<|startoftext|>';
-export const END_OF_TEXT = '<|endoftext|>';
-const END_OF_WORD = '</w>';
 
 /**
  * Words the tokenizer knows as whole tokens but no caption ever uses: heraldry's names for
@@ -28,11 +25,6 @@ export const RARE_WORDS: readonly string[] = [
 /** Every word of the demo tokenizer's corpus: what captions say, plus the rare words no caption uses. */
 export function demoVocabularyWords(): string[] {
   return [...captionWords(), ...RARE_WORDS];
-}
-
-/** The byte symbols in CLIP's vocabulary order: printable bytes (which stand for themselves) first, then the rest (code points 256 up). */
-export function byteSymbolsInVocabOrder(): string[] {
-  return [...bytesToUnicode()].sort((a, b) => a.codePointAt(0)! - b.codePointAt(0)!);
 }
 
 /** A word as BPE's starting symbols: one per UTF-8 byte, `</w>` on the last. */
@@ -94,33 +86,15 @@ export interface Vocabulary {
   merges: [string, string][];
 }
 
-/** The vocabulary of a word list, ordered as CLIP's. A merge whose joined symbol already exists (reached another way) adds no entry. */
+/** The vocabulary of a word list, ordered as CLIP's. */
 export function buildVocabulary(words: readonly string[]): Vocabulary {
   const merges = learnMerges(words);
-  const bytes = byteSymbolsInVocabOrder();
-  const tokens = [...bytes, ...bytes.map((s) => s + END_OF_WORD)];
-  const seen = new Set(tokens);
-  for (const [left, right] of merges) {
-    const joined = left + right;
-    if (!seen.has(joined)) {
-      seen.add(joined);
-      tokens.push(joined);
-    }
-  }
-  tokens.push(START_OF_TEXT, END_OF_TEXT);
-  return { tokens, merges };
+  return { tokens: vocabularyFromMerges(merges.map(([a, b]) => `${a} ${b}`)), merges };
 }
 
 /** The tokenizer files of a Hugging Face CLIP folder, sized for a model of `maxPositions` positions. */
 export function writeTokenizerFiles(dir: string, vocab: Vocabulary, maxPositions: number): void {
-  fs.mkdirSync(dir, { recursive: true });
-  // Written by hand in id order: JSON.stringify would move integer-like keys ("0"…"9") to the front.
-  const entries = vocab.tokens.map((token, id) => `${JSON.stringify(token)}: ${id}`);
-  fs.writeFileSync(path.join(dir, 'vocab.json'), `{${entries.join(', ')}}\n`);
-  fs.writeFileSync(path.join(dir, 'merges.txt'), `#version: 0.2\n${vocab.merges.map(([a, b]) => `${a} ${b}`).join('\n')}\n`);
-  const special = { bos_token: START_OF_TEXT, eos_token: END_OF_TEXT, pad_token: END_OF_TEXT, unk_token: END_OF_TEXT };
-  writeJson(path.join(dir, 'special_tokens_map.json'), special);
-  writeJson(path.join(dir, 'tokenizer_config.json'), { ...special, model_max_length: maxPositions, do_lower_case: true, tokenizer_class: 'CLIPTokenizer' });
+  writeClipTokenizerFiles(dir, vocab.tokens, vocab.merges.map(([a, b]) => `${a} ${b}`), maxPositions);
 }
 
 export function writeJson(file: string, value: unknown): void {

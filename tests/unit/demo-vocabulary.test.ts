@@ -6,7 +6,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ClipTokenizer } from '../../src-main/clip/tokenizer';
 import { captionWords } from '../../src-main/demo/captions';
-import { END_OF_TEXT, RARE_WORDS, START_OF_TEXT, buildVocabulary, byteSymbolsInVocabOrder, demoVocabularyWords, learnMerges, writeTokenizerFiles } from '../../src-main/demo/vocabulary';
+import { byteSymbolsInVocabOrder, EOT_TOKEN as END_OF_TEXT, SOT_TOKEN as START_OF_TEXT } from '../../src-main/clip/tokenizer';
+import { RARE_WORDS, buildVocabulary, demoVocabularyWords, learnMerges, writeTokenizerFiles } from '../../src-main/demo/vocabulary';
 import { GOLDEN_MODEL_DIR, HAS_GOLDEN } from '../helpers/golden';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lamm-demo-vocab-'));

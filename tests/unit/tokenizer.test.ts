@@ -5,8 +5,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { vocabFromMerges } from '../../src-main/clip/synthetic';
-import { ClipTokenizer } from '../../src-main/clip/tokenizer';
+import { ClipTokenizer, vocabularyFromMerges } from '../../src-main/clip/tokenizer';
+
+const vocabFromMerges = (merges: string[]) => Object.fromEntries(vocabularyFromMerges(merges).map((token, id) => [token, id]));
 
 const MERGES = ['d o', 'do g</w>', 'c a', 'ca t</w>', "' s</w>", "' t</w>", 'i t</w>', 'a a', 'p h', 'ph o', 'pho t', 'phot o</w>', 'o f</w>'];
 const vocab = vocabFromMerges(MERGES);

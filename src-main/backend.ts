@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { accelerateWasmMatMul, nativeGemmUnavailableReason } from './native';
+import { shareWasmIdentity } from './wasm-kernels';
 
 export type BackendName = 'tfjs-node-gpu' | 'tfjs-node' | 'wasm' | 'cpu';
 export const BACKEND_ORDER: readonly BackendName[] = ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'];
@@ -43,6 +44,7 @@ async function tryBackend(name: BackendName): Promise<Pick<BackendInfo, 'threads
       const wasmDir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
       wasm.setWasmPaths(wasmDir + path.sep);
       if (!(await tf.setBackend('wasm'))) throw new Error('wasm backend did not initialise');
+      shareWasmIdentity();
       const native = accelerateWasmMatMul();
       return native ? { threads: native.threads, accelerator: native.label } : { threads: 1, acceleratorSkipped: nativeGemmUnavailableReason() ?? undefined };
     }

@@ -169,7 +169,7 @@ export interface LabelTokenReport {
     position: number;
     /** The vocabulary token it started from. */
     original: string;
-    /** Rank of the original token among the learned vector's neighbours (1 = still nearest). */
+    /** Rank of the original token among all vocabulary tokens by cosine to the learned vector (1 = still nearest). */
     originalRank: number;
     /** ‖E − E0‖ for this token. */
     drift: number;
@@ -275,7 +275,8 @@ export interface LammMethods {
   listRuns: Call<void, RunSummary[]>;
   getRun: Call<{ runId: number }, RunDetail>;
 
-  getNeighbours: Call<{ runId: number; k?: number }, LabelTokenReport[]>;
+  /** `wordsOnly`: neighbours drawn from whole-word tokens only (the original's rank still counts every token). */
+  getNeighbours: Call<{ runId: number; k?: number; wordsOnly?: boolean }, LabelTokenReport[]>;
   compareRuns: Call<{ runId: number; baseRunId?: number }, Comparison>;
 
   exportRun: Call<{ runId: number; format: ExportFormat; out: string }, JobRef>;

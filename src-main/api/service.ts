@@ -36,7 +36,7 @@ import { runZeroShot } from '../lamm/zeroshot';
 import { runTrainingJob } from '../jobs/training';
 import { loadRunClassifier } from '../lamm/classifier';
 import { setupLabelTokens } from '../lamm/prompts';
-import { tokenNeighbours } from '../lamm/neighbours';
+import { isWordToken, tokenNeighbours } from '../lamm/neighbours';
 import { exportClassifier, importExport } from '../export/export';
 import { DEMO_MODEL_DIR, generateDemoDataset, loadRecipe } from '../demo/dataset';
 import { classifyImages } from '../export/classify';
@@ -49,6 +49,7 @@ export interface ServiceOptions {
 }
 
 const RECENT_LIMIT = 12;
+const METHOD_TITLES: Record<TrainConfig['method'], string> = { lamm: 'LAMM', coop: 'CoOp', 'coop+lamm': 'CoOp + LAMM' };
 const DEFAULT_NEIGHBOURS = 8;
 
 interface OpenProject {
@@ -102,12 +103,17 @@ export class LammService implements LammHandlers {
     return this.jobs.start('demo', 'Preparing the demo project', async (ctx) => {
       if (!existsSync(path.join(DEMO_MODEL_DIR, 'config.json'))) throw new Error(`the demo model is missing (${DEMO_MODEL_DIR}): run \`lamm demo --pretrain\``);
       const data = await generateDemoDataset(path.join(dir, 'data'), loadRecipe(), { ctx });
-      ctx.log(data.written ? `generated ${data.images.train + data.images.test} demo images` : 'demo images already generated');
-      const dbPath = path.join(dir, 'demo.lamm.sqlite');
-      await this.open(dbPath, { allowRunning: true });
+      ctx.log(`${data.written ? 'generated' : 'found'} ${data.images.train + data.images.test} demo images in ${data.dir}`);
+      await this.open(path.join(dir, 'demo.lamm.sqlite'), { allowRunning: true });
       const p = this.requireProject();
-      const s = await importFolder(p.store, data.dir, {}, ctx);
-      p.datasetId = s.datasetId;
+      // `npm start` opens the demo every time: the images it already holds need no re-import.
+      const imported = !data.written && p.datasetId !== null && this.summary()!.imageCount === data.images.train + data.images.test;
+      if (imported) ctx.log(`reopened ${p.store.file} (already imported)`);
+      else {
+        const s = await importFolder(p.store, data.dir, {}, ctx);
+        p.datasetId = s.datasetId;
+        ctx.log(`imported ${s.images} images in ${s.classes} classes into ${p.store.file}`);
+      }
       await this.addModel({ folder: DEMO_MODEL_DIR });
       this.changed('images');
       return this.summary()!;
@@ -272,7 +278,7 @@ export class LammService implements LammHandlers {
   startZeroShot({ template }: ParamsOf<'startZeroShot'>): ResultOf<'startZeroShot'> {
     const p = this.requireProject();
     const datasetId = this.requireDataset(p);
-    return this.jobs.start('zeroshot', 'Zero-shot CLIP on the test split', async (ctx) => {
+    return this.jobs.start('zeroshot', 'Zero-shot CLIP (test split)', async (ctx) => {
       const model = await this.model(p);
       // The test split, so it compares one to one with trained runs (they evaluate there).
       const r = await runZeroShot(p.store, model, { datasetId, templates: template ? [template] : undefined, split: 'test' }, ctx);
@@ -290,7 +296,7 @@ export class LammService implements LammHandlers {
     if (p.modelId === null) throw new Error('no model in this project yet: add one on the Model page');
     const modelDir = p.store.getModel(p.modelId).folder;
     const epochs = config.epochs ?? DEFAULT_TRAIN_CONFIG.epochs;
-    return this.jobs.start('train', `Training ${config.method ?? DEFAULT_TRAIN_CONFIG.method}`, async (ctx) => {
+    return this.jobs.start('train', `Training ${METHOD_TITLES[config.method ?? DEFAULT_TRAIN_CONFIG.method]}`, async (ctx) => {
       let runId: number | null = null;
       try {
         // A worker thread trains, so this process keeps answering calls meanwhile.
@@ -334,13 +340,14 @@ export class LammService implements LammHandlers {
     return { ...runSummary(run), log: p.store.getRunLog(runId), perClass: run.metrics?.perClass ?? {}, error: run.error };
   }
 
-  async getNeighbours({ runId, k }: ParamsOf<'getNeighbours'>): Promise<LabelTokenReport[]> {
+  async getNeighbours({ runId, k, wordsOnly }: ParamsOf<'getNeighbours'>): Promise<LabelTokenReport[]> {
     const p = this.requireProject();
     const c = loadRunClassifier(p.store, runId);
     const model = await this.modelForRun(p, runId);
     // The rows of E0 are the first minLen tokens of each prompt name the run used.
     const setup = setupLabelTokens(model.tokenizer, c.classes.map((x) => x.promptName), c.template, model.config.text.maxPositions);
-    const reports = tokenNeighbours(model, c.labelEmbeddings, setup.labelTokenIds.flat(), k ?? DEFAULT_NEIGHBOURS);
+    const words = wordsOnly ? Uint8Array.from({ length: model.tokenizer.vocabSize }, (_, id) => Number(isWordToken(model.tokenizer, id))) : null;
+    const reports = tokenNeighbours(model, c.labelEmbeddings, setup.labelTokenIds.flat(), k ?? DEFAULT_NEIGHBOURS, words ? (id) => words[id] === 1 : undefined);
     return c.classes.map((cls, i) => ({
       classId: c.classIds[i],
       folder: cls.folder,
@@ -518,7 +525,8 @@ function modelInfo(m: ModelRecord): ModelInfo {
   const c = m.config as { projectionDim?: number; vision?: { patchSize?: number; hiddenSize?: number; numLayers?: number; imageSize?: number }; text?: { hiddenSize?: number; numLayers?: number } };
   const v = c.vision;
   const summary = v ? `ViT patch ${v.patchSize} @ ${v.imageSize}px · ${c.projectionDim}-d features` : `${c.projectionDim ?? '?'}-d features`;
-  return { id: m.id, folder: m.folder, name: path.basename(m.folder), sha256: m.weightsSha256, summary };
+  const name = m.folder === DEMO_MODEL_DIR ? 'demo CLIP (bundled)' : path.basename(m.folder);
+  return { id: m.id, folder: m.folder, name, sha256: m.weightsSha256, summary };
 }
 
 function runSummary(r: RunRecord): RunSummary {

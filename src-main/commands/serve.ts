@@ -7,6 +7,9 @@ import { optionalNumber, optionalString } from '../cli';
 import { LammService } from '../api/service';
 import { RENDERER_DIR, defaultStateDir } from '../api/app-paths';
 import { DEFAULT_HOST, startServer } from '../server';
+import type { EventName, LammEvents } from '../api/contract';
+
+type AnyEvent = { [E in EventName]: { event: E; payload: LammEvents[E] } }[EventName];
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -19,9 +22,10 @@ export const serve: Command = {
     const service = new LammService({ host: 'server', stateDir: defaultStateDir(), version });
     if (db) await service.openProject({ dbPath: db });
     else if (args.options.demo) {
-      // The demo builds in the background; the UI shows its progress.
+      // The demo builds in the background; the UI shows its progress, the terminal its outcome.
       const { jobId } = service.openDemo();
       process.stderr.write(`lamm serve: preparing the demo project (job ${jobId})\n`);
+      echoJob(service, jobId, 'demo');
     }
     const server = await startServer({ service, port, host, auth: !args.options['no-auth'], staticDir: RENDERER_DIR });
     if (args.options.json) process.stdout.write(`${JSON.stringify({ url: server.url, port: server.port, token: server.token })}\n`);
@@ -35,3 +39,19 @@ export const serve: Command = {
     return undefined;
   },
 };
+
+/** A background job's log lines and outcome on stderr, where whoever ran `npm start` looks. */
+function echoJob(service: LammService, jobId: string, label: string): void {
+  const say = (line: string) => process.stderr.write(`lamm serve: ${label}: ${line}\n`);
+  const stop = service.hub.subscribe((event, payload) => {
+    const e = { event, payload } as AnyEvent;
+    if (e.event === 'job:log' && e.payload.jobId === jobId) say(e.payload.message);
+    else if (e.event === 'job:done' && e.payload.jobId === jobId) {
+      say('ready');
+      stop();
+    } else if (e.event === 'job:failed' && e.payload.jobId === jobId) {
+      say(`failed: ${e.payload.message}`);
+      stop();
+    }
+  });
+}

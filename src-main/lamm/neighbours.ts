@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LabelTokenReport } from '../api/contract';
 import type { ClipModel } from '../clip/types';
+import { END_OF_WORD, type ClipTokenizer } from '../clip/tokenizer';
 import type { ProjectStore } from '../data/store';
 import { loadRunClassifier } from './classifier';
 
@@ -25,10 +26,22 @@ export interface TokenReport {
 }
 
 /**
- * Reports for `vectors` [Q, D] (flat) that started as the token rows `originalIds` (E0 = those
- * rows, so the drift is measured against the table itself).
+ * A whole word: a vocabulary entry that ends a word and reads as letters or digits (not a lone
+ * ASCII character, nor a byte of a longer UTF-8 character). Small vocabularies are mostly
+ * byte tokens, which say nothing to a reader.
  */
-export function tokenNeighbours(model: ClipModel, vectors: Float32Array, originalIds: number[], k: number): TokenReport[] {
+export function isWordToken(tokenizer: ClipTokenizer, id: number): boolean {
+  if (!tokenizer.tokenString(id).endsWith(END_OF_WORD)) return false;
+  const text = tokenizer.tokenText(id);
+  return /^[\p{L}\p{N}]+$/u.test(text) && !/^[\x00-\x7f]$/.test(text);
+}
+
+/**
+ * Reports for `vectors` [Q, D] (flat) that started as the token rows `originalIds` (E0 = those
+ * rows, so the drift is measured against the table itself). Neighbours are drawn from the
+ * tokens `include` accepts (default all); the original's rank counts every token.
+ */
+export function tokenNeighbours(model: ClipModel, vectors: Float32Array, originalIds: number[], k: number, include?: (id: number) => boolean): TokenReport[] {
   const [vocab, width] = model.tokenEmbedding.shape;
   const queries = originalIds.length;
   if (vectors.length !== queries * width) throw new Error(`expected ${queries}×${width} values, got ${vectors.length}`);
@@ -54,6 +67,7 @@ export function tokenNeighbours(model: ClipModel, vectors: Float32Array, origina
     for (let v = 0; v < vocab; v++) {
       if (special.has(v)) continue;
       if (v !== originalId && cos(v) > originalCos) rank++;
+      if (include && !include(v)) continue;
       // Keep the top k in a small sorted list: k is tiny next to the vocabulary.
       if (best.length < k || cos(v) > cos(best[best.length - 1])) {
         let i = best.length;

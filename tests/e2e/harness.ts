@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 export const SCREENSHOT_DIR = path.join(ROOT, 'test-output', 'e2e');
@@ -14,13 +14,15 @@ export const HAS_CHROMIUM = existsSync(CHROMIUM);
 export interface Served {
   url: string;
   token: string | null;
+  /** LAMM_STATE_DIR of this server: the per-user folder (recent projects, the demo project). */
+  stateDir: string;
   proc: ChildProcess;
   stderr(): string;
   stop(): Promise<void>;
 }
 
-export async function startServe(args: string[] = [], env: Record<string, string> = {}): Promise<Served> {
-  const stateDir = mkdtempSync(path.join(os.tmpdir(), 'lamm-e2e-state-'));
+/** Starts `lamm serve ARGS`; a fresh state folder unless `stateDir` names one (a second start as the same user). */
+export async function startServe(args: string[] = [], env: Record<string, string> = {}, stateDir = mkdtempSync(path.join(os.tmpdir(), 'lamm-e2e-state-'))): Promise<Served> {
   const proc = spawn(process.execPath, [path.join(ROOT, 'bin/lamm.js'), 'serve', '--port', '0', '--json', ...args], {
     cwd: ROOT,
     env: { ...process.env, LAMM_STATE_DIR: stateDir, ...env },
@@ -48,6 +50,7 @@ export async function startServe(args: string[] = [], env: Record<string, string
   return {
     url,
     token,
+    stateDir,
     proc,
     stderr: () => err,
     stop: () =>
@@ -67,6 +70,15 @@ export async function launchBrowser(): Promise<{ browser: Browser; page: Page }>
   });
   const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
   return { browser, page };
+}
+
+/** Saves test-output/e2e/<name>.png of the window with `locator` scrolled to its top (a card below the fold). */
+export async function screenshotAt(page: Page, locator: Locator, name: string): Promise<string> {
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  await locator.evaluate((el) => el.scrollIntoView({ block: 'start' }));
+  const file = path.join(SCREENSHOT_DIR, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: false });
+  return file;
 }
 
 /** Saves test-output/e2e/<name>.png (the page scrolled to the top) and returns its path. */

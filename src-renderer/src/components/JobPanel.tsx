@@ -11,8 +11,8 @@ export function JobPanel({ job, onCancel, startError, showLogs = true }: { job: 
   return (
     <Paper withBorder p="md" radius="md" data-testid={`job-${job.kind}`} data-status={job.status}>
       <Stack gap="xs">
-        <Group justify="space-between">
-          <Text fw={600} size="sm">
+        <Group justify="space-between" wrap="nowrap">
+          <Text fw={600} size="sm" truncate>
             {job.title}
           </Text>
           {running ? (
@@ -35,7 +35,7 @@ export function JobPanel({ job, onCancel, startError, showLogs = true }: { job: 
         )}
         {job.status === 'failed' && <Text size="sm" c="red" data-testid="job-failure">{job.error}</Text>}
         {showLogs && job.logs.length > 0 && (
-          <Code block mah={140} style={{ overflow: 'auto', fontSize: 11 }}>
+          <Code block mah={140} style={{ overflow: 'auto', fontSize: 11, whiteSpace: 'pre-wrap', wordBreak: 'break-word' }}>
             {job.logs.slice(-12).map((l) => l.message).join('\n')}
           </Code>
         )}

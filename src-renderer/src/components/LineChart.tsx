@@ -1,6 +1,8 @@
 // A small SVG line chart (no chart library): a few series over a shared x axis, nice ticks,
-// a legend. Enough for loss terms and accuracy per epoch.
+// a legend. Enough for loss terms and accuracy per epoch. Drawn at the width it is given, so
+// its text stays the same size in a wide card and a narrow one.
 import { Group, Text } from '@mantine/core';
+import { useElementSize } from '@mantine/hooks';
 
 export interface Series {
   key: string;
@@ -9,11 +11,14 @@ export interface Series {
   points: [number, number][];
 }
 
-const W = 440;
-const H = 200;
-const PAD = { left: 46, right: 10, top: 10, bottom: 30 };
+/** Width drawn before the first measurement. */
+const DEFAULT_WIDTH = 440;
+const PAD = { left: 46, right: 12, top: 10, bottom: 32 };
 
-export function LineChart({ series, xLabel, yDomain, testId }: { series: Series[]; xLabel?: string; yDomain?: [number, number]; testId?: string }) {
+export function LineChart({ series, xLabel, yDomain, height = 200, testId }: { series: Series[]; xLabel?: string; yDomain?: [number, number]; height?: number; testId?: string }) {
+  const { ref, width } = useElementSize();
+  const W = Math.round(width) || DEFAULT_WIDTH;
+  const H = height;
   const all = series.flatMap((s) => s.points).filter(([, y]) => Number.isFinite(y));
   const xs = all.map(([x]) => x);
   const ys = all.map(([, y]) => y);
@@ -27,42 +32,44 @@ export function LineChart({ series, xLabel, yDomain, testId }: { series: Series[
 
   return (
     <div data-testid={testId}>
-      <svg viewBox={`0 0 ${W} ${H}`} width="100%" role="img" style={{ display: 'block' }}>
-        {yTicks.map((t) => (
-          <g key={`y${t}`}>
-            <line x1={PAD.left} x2={W - PAD.right} y1={sy(t)} y2={sy(t)} stroke="#e9ecef" />
-            <text x={PAD.left - 6} y={sy(t) + 4} fontSize="11" textAnchor="end" fill="#868e96">
-              {formatTick(t)}
-            </text>
-          </g>
-        ))}
-        {xTicks.map((t) => (
-          <text key={`x${t}`} x={sx(t)} y={H - PAD.bottom + 14} fontSize="11" textAnchor="middle" fill="#868e96">
-            {t}
-          </text>
-        ))}
-        {xLabel && (
-          <text x={(PAD.left + W - PAD.right) / 2} y={H - 2} fontSize="11" textAnchor="middle" fill="#868e96">
-            {xLabel}
-          </text>
-        )}
-        <line x1={PAD.left} x2={PAD.left} y1={PAD.top} y2={H - PAD.bottom} stroke="#ced4da" />
-        {series.map((s) => {
-          const pts = s.points.filter(([, y]) => Number.isFinite(y));
-          if (pts.length === 0) return null;
-          return (
-            <g key={s.key}>
-              <polyline fill="none" stroke={s.color} strokeWidth={2} strokeLinejoin="round" points={pts.map(([x, y]) => `${sx(x)},${sy(y)}`).join(' ')} />
-              {pts.length <= 40 && pts.map(([x, y]) => <circle key={x} cx={sx(x)} cy={sy(y)} r={2.2} fill={s.color} />)}
+      <div ref={ref} style={{ minWidth: 0 }}>
+        <svg viewBox={`0 0 ${W} ${H}`} width={W} height={H} role="img" style={{ display: 'block', maxWidth: '100%' }}>
+          {yTicks.map((t) => (
+            <g key={`y${t}`}>
+              <line x1={PAD.left} x2={W - PAD.right} y1={sy(t)} y2={sy(t)} stroke="#e9ecef" />
+              <text x={PAD.left - 6} y={sy(t) + 4} fontSize="11" textAnchor="end" fill="#868e96">
+                {formatTick(t)}
+              </text>
             </g>
-          );
-        })}
-        {all.length === 0 && (
-          <text x={W / 2} y={H / 2} textAnchor="middle" fontSize="12" fill="#adb5bd">
-            waiting for the first epoch…
-          </text>
-        )}
-      </svg>
+          ))}
+          {xTicks.map((t) => (
+            <text key={`x${t}`} x={sx(t)} y={H - PAD.bottom + 14} fontSize="11" textAnchor="middle" fill="#868e96">
+              {t}
+            </text>
+          ))}
+          {xLabel && (
+            <text x={(PAD.left + W - PAD.right) / 2} y={H - 2} fontSize="11" textAnchor="middle" fill="#868e96">
+              {xLabel}
+            </text>
+          )}
+          <line x1={PAD.left} x2={PAD.left} y1={PAD.top} y2={H - PAD.bottom} stroke="#ced4da" />
+          {series.map((s) => {
+            const pts = s.points.filter(([, y]) => Number.isFinite(y));
+            if (pts.length === 0) return null;
+            return (
+              <g key={s.key}>
+                <polyline fill="none" stroke={s.color} strokeWidth={2} strokeLinejoin="round" points={pts.map(([x, y]) => `${sx(x)},${sy(y)}`).join(' ')} />
+                {pts.length <= 40 && pts.map(([x, y]) => <circle key={x} cx={sx(x)} cy={sy(y)} r={2.2} fill={s.color} />)}
+              </g>
+            );
+          })}
+          {all.length === 0 && (
+            <text x={W / 2} y={H / 2} textAnchor="middle" fontSize="12" fill="#adb5bd">
+              waiting for the first epoch…
+            </text>
+          )}
+        </svg>
+      </div>
       <Group gap="md" justify="center" mt={4}>
         {series.map((s) => (
           <Group key={s.key} gap={6}>

@@ -1,12 +1,14 @@
-import { Badge, Card, Grid, Group, SegmentedControl, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
+import { Card, Grid, Group, SegmentedControl, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
 import { useMemo, useState } from 'react';
 import type { Comparison } from '../../../src-main/api/contract';
 import { PageHeader } from '../components/PageHeader';
 import { ErrorNote } from '../components/ErrorNote';
 import { RunPicker } from './RunPicker';
 import { useApp, useQuery } from '../state';
+import { pct, points } from '../format';
 
-const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+/** Changed images shown at once (the grid is not virtualised). */
+const MAX_FLIPS_SHOWN = 120;
 
 export function ComparePage() {
   const runs = useQuery((a) => a.listRuns(), [], ['runs']);
@@ -39,9 +41,9 @@ function ComparisonView({ c, names }: { c: Comparison; names: Map<number, string
   return (
     <Stack gap="lg" data-testid="comparison">
       <SimpleGrid cols={3}>
-        <Stat label={`Zero-shot (run #${c.baseRunId})`} value={pct(c.accuracy.base)} />
-        <Stat label={`Trained (run #${c.runId})`} value={pct(c.accuracy.trained)} />
-        <Stat label="Change" value={`${delta >= 0 ? '+' : ''}${(100 * delta).toFixed(1)} pts`} color={delta >= 0 ? 'teal' : 'red'} />
+        <Stat label={`Zero-shot (run #${c.baseRunId})`} value={pct(c.accuracy.base)} testId="compare-base-accuracy" />
+        <Stat label={`Trained (run #${c.runId})`} value={pct(c.accuracy.trained)} testId="compare-trained-accuracy" />
+        <Stat label="Change" value={`${points(delta)} pts`} color={delta >= 0 ? 'teal' : 'red'} testId="compare-change" />
       </SimpleGrid>
       <Grid gap="lg">
         <Grid.Col span={{ base: 12, xl: 6 }}>
@@ -55,12 +57,12 @@ function ComparisonView({ c, names }: { c: Comparison; names: Map<number, string
                   <Table.Th>Class</Table.Th>
                   <Table.Th ta="right">Zero-shot</Table.Th>
                   <Table.Th ta="right">Trained</Table.Th>
-                  <Table.Th w={180}>Δ</Table.Th>
+                  <Table.Th w={180}>Change (points)</Table.Th>
                 </Table.Tr>
               </Table.Thead>
               <Table.Tbody>
                 {c.perClass.map((r) => (
-                  <Table.Tr key={r.classId}>
+                  <Table.Tr key={r.classId} data-testid={`compare-class-${r.folder}`}>
                     <Table.Td fz="sm" fw={600}>
                       {names.get(r.classId) ?? r.folder}
                     </Table.Td>
@@ -81,9 +83,12 @@ function ComparisonView({ c, names }: { c: Comparison; names: Map<number, string
         </Grid.Col>
         <Grid.Col span={{ base: 12, xl: 6 }}>
           <Card withBorder padding="lg" h="100%">
-            <Title order={4} mb="sm">
-              Confusion matrix (trained)
-            </Title>
+            <Group justify="space-between" mb="sm">
+              <Title order={4}>Confusion matrix (trained)</Title>
+              <Text size="xs" c="dimmed">
+                rows: true class · columns: predicted
+              </Text>
+            </Group>
             <ConfusionMatrix labels={c.confusion.labels} matrix={c.confusion.matrix} />
           </Card>
         </Grid.Col>
@@ -93,9 +98,9 @@ function ComparisonView({ c, names }: { c: Comparison; names: Map<number, string
   );
 }
 
-function Stat({ label, value, color }: { label: string; value: string; color?: string }) {
+function Stat({ label, value, color, testId }: { label: string; value: string; color?: string; testId?: string }) {
   return (
-    <Card withBorder padding="md">
+    <Card withBorder padding="md" data-testid={testId}>
       <Text size="xs" c="dimmed" tt="uppercase" fw={600}>
         {label}
       </Text>
@@ -116,8 +121,7 @@ function DeltaBar({ delta }: { delta: number }) {
         <div style={{ position: 'absolute', top: 0, height: 10, borderRadius: 3, background: color, left: delta >= 0 ? 50 : 50 - w, width: w }} />
       </div>
       <Text size="xs" fw={600} c={delta > 0 ? 'teal' : delta < 0 ? 'red' : 'dimmed'} w={56} ta="right">
-        {delta >= 0 ? '+' : ''}
-        {(100 * delta).toFixed(1)}
+        {points(delta)}
       </Text>
     </Group>
   );
@@ -126,32 +130,41 @@ function DeltaBar({ delta }: { delta: number }) {
 function ConfusionMatrix({ labels, matrix }: { labels: string[]; matrix: number[][] }) {
   const n = labels.length;
   const cell = Math.max(14, Math.min(44, Math.floor(420 / Math.max(1, n))));
-  const labelW = 110;
+  const labelW = 118;
+  const axis = 16;
   const rowTotals = matrix.map((r) => r.reduce((a, b) => a + b, 0) || 1);
   const size = n * cell;
+  const left = axis + labelW;
+  const top = axis + labelW;
   return (
-    <svg viewBox={`0 0 ${labelW + size + labelW * 0.7} ${labelW + size + 4}`} width="100%" style={{ maxWidth: 520, display: 'block', margin: '0 auto' }} data-testid="confusion-matrix">
+    <svg viewBox={`0 0 ${left + size + 40} ${top + size + 4}`} width="100%" style={{ maxWidth: 560, display: 'block', margin: '0 auto' }} data-testid="confusion-matrix">
+      <text x={left + size / 2} y={11} fontSize="11" fontWeight="600" textAnchor="middle" fill="#868e96">
+        predicted
+      </text>
+      <text transform={`translate(11,${top + size / 2}) rotate(-90)`} fontSize="11" fontWeight="600" textAnchor="middle" fill="#868e96">
+        true class
+      </text>
       {labels.map((l, i) => (
         <g key={l}>
-          <text x={labelW - 6} y={labelW + i * cell + cell / 2 + 4} fontSize="10" textAnchor="end" fill="#495057">
-            {truncate(l, 16)}
+          <text x={left - 6} y={top + i * cell + cell / 2 + 4} fontSize="10" textAnchor="end" fill="#495057">
+            {truncate(l, 18)}
           </text>
-          <text transform={`translate(${labelW + i * cell + cell / 2 + 3},${labelW - 6}) rotate(-55)`} fontSize="10" fill="#495057">
-            {truncate(l, 16)}
+          <text transform={`translate(${left + i * cell + cell / 2 + 3},${top - 6}) rotate(-55)`} fontSize="10" fill="#495057">
+            {truncate(l, 18)}
           </text>
         </g>
       ))}
       {matrix.map((row, i) =>
         row.map((v, j) => {
           const share = v / rowTotals[i];
-          const fill = i === j ? `rgba(12,166,120,${0.12 + 0.88 * share})` : v ? `rgba(224,49,49,${0.12 + 0.88 * share})` : '#f8f9fa';
+          const fill = i === j ? `rgba(12,166,120,${0.12 + 0.88 * share})` : v ? `rgba(224,49,49,${0.12 + 0.88 * share})` : '#f1f3f5';
           return (
             <g key={`${i}-${j}`}>
-              <rect x={labelW + j * cell} y={labelW + i * cell} width={cell - 1} height={cell - 1} fill={fill} rx={2}>
+              <rect x={left + j * cell} y={top + i * cell} width={cell - 1} height={cell - 1} fill={fill} rx={2}>
                 <title>{`true ${labels[i]} → predicted ${labels[j]}: ${v}`}</title>
               </rect>
               {cell >= 22 && v > 0 && (
-                <text x={labelW + j * cell + cell / 2} y={labelW + i * cell + cell / 2 + 4} fontSize="10" textAnchor="middle" fill={share > 0.5 ? '#fff' : '#212529'}>
+                <text x={left + j * cell + cell / 2} y={top + i * cell + cell / 2 + 4} fontSize="10" textAnchor="middle" fill={share > 0.5 ? '#fff' : '#212529'}>
                   {v}
                 </text>
               )}
@@ -159,7 +172,6 @@ function ConfusionMatrix({ labels, matrix }: { labels: string[]; matrix: number[
           );
         }),
       )}
-      <text x={labelW + size / 2} y={labelW + size + 14} fontSize="10" textAnchor="middle" fill="#868e96" />
     </svg>
   );
 }
@@ -170,9 +182,15 @@ function Flips({ c, names }: { c: Comparison; names: Map<number, string> }) {
   const list = c.flips.filter((f) => f.fixed === (which === 'fixed'));
   const fixedCount = c.flips.filter((f) => f.fixed).length;
   return (
-    <Card withBorder padding="lg">
+    <Card withBorder padding="lg" data-testid="flips-card">
       <Group justify="space-between" mb="sm">
-        <Title order={4}>Images that changed</Title>
+        <div>
+          <Title order={4}>Images that changed</Title>
+          <Text size="xs" c="dimmed">
+            Test images zero-shot CLIP got wrong and the trained labels get right, or the other way round
+            {list.length > MAX_FLIPS_SHOWN ? ` (the first ${MAX_FLIPS_SHOWN} of ${list.length} shown)` : ''}.
+          </Text>
+        </div>
         <SegmentedControl
           value={which}
           onChange={(v) => setWhich(v as 'fixed' | 'broken')}
@@ -180,6 +198,7 @@ function Flips({ c, names }: { c: Comparison; names: Map<number, string> }) {
             { value: 'fixed', label: `Fixed by training (${fixedCount})` },
             { value: 'broken', label: `Broken by training (${c.flips.length - fixedCount})` },
           ]}
+          data-testid="flips-filter"
         />
       </Group>
       {list.length === 0 && (
@@ -187,24 +206,21 @@ function Flips({ c, names }: { c: Comparison; names: Map<number, string> }) {
           None.
         </Text>
       )}
-      <div style={{ display: 'flex', flexWrap: 'wrap', gap: 10 }} data-testid="flips">
-        {list.slice(0, 120).map((f) => (
-          <div key={f.imageId} style={{ width: 132 }}>
-            <div className="thumb-cell" style={{ width: 132, height: 132 }}>
+      <div style={{ display: 'grid', gridTemplateColumns: 'repeat(auto-fill, minmax(128px, 1fr))', gap: 12 }} data-testid="flips">
+        {list.slice(0, MAX_FLIPS_SHOWN).map((f) => (
+          <div key={f.imageId} data-testid="flip">
+            <div className="thumb-cell" style={{ aspectRatio: '1 / 1' }}>
               <img src={thumbUrl(f.imageId)} loading="lazy" alt="" />
             </div>
-            <Text size="xs" mt={4} fw={600} truncate>
+            <Text size="xs" mt={4} fw={700} truncate>
               {names.get(f.trueClassId)}
             </Text>
-            <Group gap={4} wrap="nowrap">
-              <Badge size="xs" color={f.fixed ? 'red' : 'teal'} variant="light" tt="none" style={{ maxWidth: 60 }}>
-                {names.get(f.baseClassId)}
-              </Badge>
-              <Text size="xs">→</Text>
-              <Badge size="xs" color={f.fixed ? 'teal' : 'red'} variant="light" tt="none" style={{ maxWidth: 60 }}>
-                {names.get(f.trainedClassId)}
-              </Badge>
-            </Group>
+            <Text size="xs" c={f.fixed ? 'red.7' : 'teal.7'} truncate>
+              was: {names.get(f.baseClassId)}
+            </Text>
+            <Text size="xs" c={f.fixed ? 'teal.7' : 'red.7'} truncate>
+              now: {names.get(f.trainedClassId)}
+            </Text>
           </div>
         ))}
       </div>

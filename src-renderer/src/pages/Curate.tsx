@@ -2,9 +2,9 @@
 // scroll smoothly), filters, selection, exclude / relabel, duplicates, likely mislabels, and
 // text search (CLIP text → images, ranked).
 import { Badge, Button, Card, Checkbox, Group, Menu, SegmentedControl, Select, Stack, Text, TextInput, Tooltip } from '@mantine/core';
-import { useElementSize } from '@mantine/hooks';
+import { useElementSize, useMergedRef } from '@mantine/hooks';
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import type { ClassRow, ImageRow, SearchHit } from '../../../src-main/api/contract';
 import { PageHeader } from '../components/PageHeader';
 import { JobPanel } from '../components/JobPanel';
@@ -13,6 +13,9 @@ import { useApp, useJob, useQuery } from '../state';
 
 const CELL = 132;
 const GAP = 8;
+/** Where the grid starts until it is measured, and the room it leaves below (status bar + page padding). */
+const GRID_TOP_GUESS = 330;
+const BELOW_GRID = 34 + 32;
 
 type SplitFilter = 'all' | 'train' | 'test' | 'shots';
 
@@ -130,6 +133,7 @@ export function CuratePage() {
               { value: 'test', label: 'Test' },
               { value: 'shots', label: 'Shots' },
             ]}
+            data-testid="filter-split"
           />
           <SegmentedControl
             value={onlyFlagged}
@@ -209,17 +213,32 @@ function ThumbGrid(props: {
   suggestion: Map<number, { suggestedClassId: number; confidence: number }>;
 }) {
   const { thumbUrl } = useApp();
+  // Measured inside the scroll box, so its scrollbar is not counted as room for cells.
   const { ref: sizeRef, width } = useElementSize();
   const scrollRef = useRef<HTMLDivElement>(null);
+  const gridRef = useMergedRef(sizeRef, scrollRef);
   const columns = Math.max(1, Math.floor((width + GAP) / (CELL + GAP)));
+  // Cells grow a little so the columns fill the row.
+  const cell = width > 0 ? Math.floor((width + GAP) / columns - GAP) : CELL;
   const rows = Math.ceil(props.images.length / columns);
-  const virtualizer = useVirtualizer({ count: rows, getScrollElement: () => scrollRef.current, estimateSize: () => CELL + GAP, overscan: 4 });
+  const virtualizer = useVirtualizer({ count: rows, getScrollElement: () => scrollRef.current, estimateSize: () => cell + GAP, overscan: 4 });
+
+  useEffect(() => virtualizer.measure(), [cell, virtualizer]);
+
+  // The grid scrolls inside itself and takes the window's height below its top edge.
+  const [top, setTop] = useState(GRID_TOP_GUESS);
+  useLayoutEffect(() => {
+    const measure = () => setTop((scrollRef.current?.getBoundingClientRect().top ?? GRID_TOP_GUESS) + window.scrollY);
+    measure();
+    window.addEventListener('resize', measure);
+    return () => window.removeEventListener('resize', measure);
+  }, [props.images]);
 
   useEffect(() => virtualizer.scrollToIndex(0), [props.images, virtualizer]);
 
   return (
-    <div ref={sizeRef}>
-      <div ref={scrollRef} style={{ height: 'calc(100vh - 330px)', minHeight: 320, overflow: 'auto' }} data-testid="thumb-grid">
+    <div>
+      <div ref={gridRef} style={{ height: `calc(100vh - ${Math.round(top) + BELOW_GRID}px)`, minHeight: 320, overflow: 'auto' }} data-testid="thumb-grid">
         <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
           {virtualizer.getVirtualItems().map((row) => (
             <div key={row.key} style={{ position: 'absolute', top: row.start, left: 0, display: 'flex', gap: GAP }}>
@@ -231,7 +250,7 @@ function ThumbGrid(props: {
                   <Tooltip key={img.id} openDelay={500} label={`${img.relPath} · ${cls?.promptName ?? '?'} · ${img.split}`}>
                     <div
                       className="thumb-cell"
-                      style={{ width: CELL, height: CELL }}
+                      style={{ width: cell, height: cell }}
                       data-excluded={img.excluded}
                       data-selected={props.selected.has(img.id)}
                       data-testid="thumb"

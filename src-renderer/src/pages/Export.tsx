@@ -1,4 +1,4 @@
-import { Badge, Button, Card, Grid, Group, List, Progress, SegmentedControl, Stack, Table, Text, Textarea, Title } from '@mantine/core';
+import { Badge, Button, Card, Grid, Group, List, Progress, SegmentedControl, Stack, Table, Text, Textarea, Title, Tooltip } from '@mantine/core';
 import { useEffect, useState } from 'react';
 import type { ExportFormat } from '../../../src-main/api/contract';
 import { PageHeader } from '../components/PageHeader';
@@ -7,6 +7,7 @@ import { JobPanel } from '../components/JobPanel';
 import { ErrorNote } from '../components/ErrorNote';
 import { RunPicker } from './RunPicker';
 import { useApp, useJob, useQuery } from '../state';
+import { keepEnd, splitPath } from '../format';
 
 const FORMATS: { value: ExportFormat; label: string; hint: string }[] = [
   { value: 'safetensors', label: 'safetensors', hint: 'label_embeddings, label_embeddings_init, text_features + manifest.json' },
@@ -66,11 +67,14 @@ export function ExportPage() {
               {exportJob.result && (
                 <div data-testid="export-files">
                   <Text size="sm" fw={600} c="teal">
-                    Written:
+                    Written
                   </Text>
-                  <List size="xs" className="mono">
+                  <Text size="xs" c="dimmed" className="mono" style={{ wordBreak: 'break-all' }}>
+                    {splitPath(exportJob.result.files[0] ?? '').folder}
+                  </Text>
+                  <List size="sm" className="mono">
                     {exportJob.result.files.map((f) => (
-                      <List.Item key={f}>{f}</List.Item>
+                      <List.Item key={f}>{splitPath(f).name}</List.Item>
                     ))}
                   </List>
                 </div>
@@ -95,7 +99,7 @@ export function ExportPage() {
                 data-testid="classify-images"
               />
               <Group>
-                <Button variant="light" disabled={!exportPath || imageList.length === 0 || classify.running} onClick={() => void classify.start(() => api.classifyImages({ exportPath, images: imageList }))} data-testid="classify-start">
+                <Button disabled={!exportPath || imageList.length === 0 || classify.running} onClick={() => void classify.start(() => api.classifyImages({ exportPath, images: imageList }))} data-testid="classify-start">
                   Classify
                 </Button>
               </Group>
@@ -111,12 +115,21 @@ export function ExportPage() {
                   </Table.Thead>
                   <Table.Tbody>
                     {classify.result.map((r) => (
-                      <Table.Tr key={r.image}>
-                        <Table.Td className="mono" fz="xs" maw={220} style={{ wordBreak: 'break-all' }}>
-                          {r.image}
+                      <Table.Tr key={r.image} data-testid="classify-row">
+                        <Table.Td maw={220}>
+                          <Tooltip label={r.image}>
+                            <div>
+                              <Text size="sm" fw={600} className="mono" truncate>
+                                {splitPath(r.image).name}
+                              </Text>
+                              <Text size="xs" c="dimmed" className="mono" truncate>
+                                {keepEnd(splitPath(r.image).folder, 30)}
+                              </Text>
+                            </div>
+                          </Tooltip>
                         </Table.Td>
                         <Table.Td>
-                          <Text size="sm" fw={700}>
+                          <Text size="sm" fw={700} data-testid="classify-prediction">
                             {r.ranked[0]?.promptName}
                           </Text>
                           <Progress value={100 * (r.ranked[0]?.probability ?? 0)} size="xs" w={120} />

@@ -1,11 +1,12 @@
-import { Badge, Button, Card, Grid, Group, NumberInput, Select, Stack, Switch, Table, Text, TextInput, Title, Tooltip } from '@mantine/core';
+import { Accordion, Badge, Button, Card, Grid, Group, NumberInput, Select, Stack, Switch, Table, Text, TextInput, Title, Tooltip } from '@mantine/core';
 import { useEffect, useMemo, useState } from 'react';
-import type { EpochRecord, RunSummary, TrainConfig } from '../../../src-main/api/contract';
+import type { EpochRecord, RunDetail, RunSummary, TrainConfig } from '../../../src-main/api/contract';
 import { PageHeader } from '../components/PageHeader';
 import { JobPanel } from '../components/JobPanel';
 import { ErrorNote } from '../components/ErrorNote';
 import { LineChart, type Series } from '../components/LineChart';
 import { SERIES_COLORS } from '../theme';
+import { formatWhen, pct } from '../format';
 import { useApp, useEvent, useJob, useQuery } from '../state';
 
 const LOSS_TERMS = [
@@ -20,6 +21,7 @@ export function TrainPage() {
   const { api, navigate } = useApp();
   const defaults = useQuery((a) => a.getTrainDefaults(), []);
   const runs = useQuery((a) => a.listRuns(), [], ['runs']);
+  const classes = useQuery((a) => a.listClasses(), [], ['classes']);
   const train = useJob('train');
   const zeroshot = useJob('zeroshot');
   const [config, setConfig] = useState<TrainConfig | null>(null);
@@ -39,6 +41,10 @@ export function TrainPage() {
   useEffect(() => {
     if (train.running) setSelectedRun(null);
   }, [train.running]);
+  // A finished zero-shot run is the baseline the user came for: show it.
+  useEffect(() => {
+    if (zeroshot.result) setSelectedRun(zeroshot.result.id);
+  }, [zeroshot.result]);
 
   const runDetail = useQuery((a) => (selectedRun ? a.getRun({ runId: selectedRun }) : Promise.resolve(null)), [selectedRun], ['runs']);
   const log = useMemo(() => {
@@ -48,6 +54,7 @@ export function TrainPage() {
     for (const e of [...stored, ...streamed]) byEpoch.set(e.epoch, e);
     return [...byEpoch.values()].sort((a, b) => a.epoch - b.epoch);
   }, [runDetail.data, live, selectedRun]);
+  const names = useMemo(() => new Map((classes.data ?? []).map((c) => [c.folder, c.promptName])), [classes.data]);
 
   const set = <K extends keyof TrainConfig>(key: K, value: TrainConfig[K]) => setConfig((c) => (c ? { ...c, [key]: value } : c));
   const setLambda = (key: keyof TrainConfig['lambdas'], value: number) => setConfig((c) => (c ? { ...c, lambdas: { ...c.lambdas, [key]: value } } : c));
@@ -73,7 +80,12 @@ export function TrainPage() {
           <Card withBorder padding="lg">
             {config && (
               <Stack gap="sm">
-                <Title order={4}>Configuration</Title>
+                <Group justify="space-between">
+                  <Title order={4}>Configuration</Title>
+                  <Button variant="subtle" size="compact-xs" onClick={() => defaults.data && setConfig(defaults.data)}>
+                    Reset to defaults
+                  </Button>
+                </Group>
                 <Select
                   label="Method"
                   data={[
@@ -88,57 +100,84 @@ export function TrainPage() {
                 />
                 <TextInput label="Prompt template" value={config.template} onChange={(e) => set('template', e.currentTarget.value)} classNames={{ input: 'mono' }} />
                 <Group grow>
-                  <NumberInput label="Shots (K)" min={1} value={config.shots} onChange={(v) => set('shots', num(v))} data-testid="train-shots" />
+                  <NumberInput label="Shots per class (K)" min={1} value={config.shots} onChange={(v) => set('shots', num(v))} data-testid="train-shots" />
                   <NumberInput label="Seed" value={config.seed} onChange={(v) => set('seed', num(v))} />
                 </Group>
                 <Group grow>
                   <NumberInput label="Epochs" min={1} value={config.epochs} onChange={(v) => set('epochs', num(v))} data-testid="train-epochs" />
                   <NumberInput label="Batch size" min={1} value={config.batchSize} onChange={(v) => set('batchSize', num(v))} />
                 </Group>
-                <Group grow>
-                  <NumberInput label="Learning rate" step={0.001} decimalScale={6} value={config.lr} onChange={(v) => set('lr', num(v))} />
-                  <NumberInput label="Warm-up lr" step={0.00001} decimalScale={7} value={config.warmupLr} onChange={(v) => set('warmupLr', num(v))} />
-                </Group>
-                <Group grow>
-                  <NumberInput label="Momentum" step={0.05} decimalScale={3} value={config.momentum} onChange={(v) => set('momentum', num(v))} />
-                  <NumberInput label="Weight decay" step={0.0001} decimalScale={6} value={config.weightDecay} onChange={(v) => set('weightDecay', num(v))} />
-                </Group>
-                <Text size="sm" fw={600} mt={4}>
-                  Loss weights
-                </Text>
-                <Group grow>
-                  <NumberInput label="λ weight consistency" step={0.1} decimalScale={4} value={config.lambdas.wc} onChange={(v) => setLambda('wc', num(v))} />
-                  <Select
-                    label="λ_wc scale"
-                    data={[
-                      { value: 'one', label: '× 1 (released)' },
-                      { value: 'inverse-shots', label: '× 1/K' },
-                    ]}
-                    value={config.wcScale}
-                    onChange={(v) => v && set('wcScale', v as TrainConfig['wcScale'])}
-                    allowDeselect={false}
-                  />
-                </Group>
-                <Group grow>
-                  <NumberInput label="λ cosine" step={0.1} decimalScale={4} value={config.lambdas.cos} onChange={(v) => setLambda('cos', num(v))} />
-                  <NumberInput label="λ distillation" step={0.01} decimalScale={4} value={config.lambdas.kd} onChange={(v) => setLambda('kd', num(v))} />
-                  <NumberInput label="T" step={0.5} decimalScale={2} value={config.lambdas.T} onChange={(v) => setLambda('T', num(v))} />
-                </Group>
-                <Group grow align="flex-end">
-                  <NumberInput label="Cached views per image" min={1} value={config.views} onChange={(v) => set('views', num(v))} />
-                  <Tooltip label="Augment every step through the image encoder (for GPUs)">
-                    <Switch label="Online augmentation" checked={config.onlineAugment} onChange={(e) => set('onlineAugment', e.currentTarget.checked)} mb={8} />
-                  </Tooltip>
-                </Group>
-                <Group mt="sm">
+                <Accordion variant="contained" multiple chevronPosition="right" mt={4}>
+                  <Accordion.Item value="optimiser">
+                    <Accordion.Control>
+                      <SectionTitle title="Optimiser" summary={`lr ${config.lr}`} />
+                    </Accordion.Control>
+                    <Accordion.Panel>
+                      <Stack gap="sm">
+                        <Group grow>
+                          <NumberInput label="Learning rate" step={0.001} decimalScale={6} value={config.lr} onChange={(v) => set('lr', num(v))} />
+                          <NumberInput label="Warm-up lr" step={0.00001} decimalScale={7} value={config.warmupLr} onChange={(v) => set('warmupLr', num(v))} />
+                        </Group>
+                        <Group grow>
+                          <NumberInput label="Momentum" step={0.05} decimalScale={3} value={config.momentum} onChange={(v) => set('momentum', num(v))} />
+                          <NumberInput label="Weight decay" step={0.0001} decimalScale={6} value={config.weightDecay} onChange={(v) => set('weightDecay', num(v))} />
+                        </Group>
+                      </Stack>
+                    </Accordion.Panel>
+                  </Accordion.Item>
+                  <Accordion.Item value="loss">
+                    <Accordion.Control>
+                      <SectionTitle title="Loss weights" summary={`wc ${config.lambdas.wc} · cos ${config.lambdas.cos} · kd ${config.lambdas.kd}`} />
+                    </Accordion.Control>
+                    <Accordion.Panel>
+                      <Stack gap="sm">
+                        <Text size="xs" c="dimmed">
+                          loss = CE + λ_wc·Σ(E−E0)² + λ_cos·(1 − cos(t, t0)) + λ_kd·T²·CE(p, q)
+                        </Text>
+                        <Group grow>
+                          <NumberInput label="λ_wc" step={0.1} decimalScale={4} value={config.lambdas.wc} onChange={(v) => setLambda('wc', num(v))} />
+                          <Select
+                            label="λ_wc scale"
+                            data={[
+                              { value: 'one', label: '× 1 (released)' },
+                              { value: 'inverse-shots', label: '× 1/K' },
+                            ]}
+                            value={config.wcScale}
+                            onChange={(v) => v && set('wcScale', v as TrainConfig['wcScale'])}
+                            allowDeselect={false}
+                          />
+                        </Group>
+                        <Group grow>
+                          <NumberInput label="λ_cos" step={0.1} decimalScale={4} value={config.lambdas.cos} onChange={(v) => setLambda('cos', num(v))} />
+                          <NumberInput label="λ_kd" step={0.01} decimalScale={4} value={config.lambdas.kd} onChange={(v) => setLambda('kd', num(v))} />
+                          <NumberInput label="T" step={0.5} decimalScale={2} value={config.lambdas.T} onChange={(v) => setLambda('T', num(v))} />
+                        </Group>
+                      </Stack>
+                    </Accordion.Panel>
+                  </Accordion.Item>
+                  <Accordion.Item value="features">
+                    <Accordion.Control>
+                      <SectionTitle title="Image features" summary={config.onlineAugment ? 'online' : `${config.views} views`} />
+                    </Accordion.Control>
+                    <Accordion.Panel>
+                      <Stack gap="sm">
+                        <NumberInput label="Cached views per image" description="Augmented crops encoded once, then sampled each epoch" min={1} value={config.views} onChange={(v) => set('views', num(v))} />
+                        <Switch
+                          label="Online augmentation"
+                          description="Run the image encoder on a fresh crop every step (for GPUs)"
+                          checked={config.onlineAugment}
+                          onChange={(e) => set('onlineAugment', e.currentTarget.checked)}
+                        />
+                      </Stack>
+                    </Accordion.Panel>
+                  </Accordion.Item>
+                </Accordion>
+                <Group mt="sm" gap="sm" grow>
                   <Button variant="default" onClick={() => void zeroshot.start(() => api.startZeroShot({ template: config.template }))} disabled={zeroshot.running} data-testid="start-zeroshot">
                     Run zero-shot
                   </Button>
                   <Button onClick={() => void train.start(() => api.startTraining(config))} disabled={train.running} data-testid="start-training">
                     Start training
-                  </Button>
-                  <Button variant="subtle" size="xs" onClick={() => defaults.data && setConfig(defaults.data)}>
-                    Reset to defaults
                   </Button>
                 </Group>
                 <JobPanel job={zeroshot.job} onCancel={zeroshot.cancel} startError={zeroshot.startError} showLogs={false} />
@@ -150,73 +189,51 @@ export function TrainPage() {
         </Grid.Col>
         <Grid.Col span={{ base: 12, lg: 8 }}>
           <Stack gap="lg">
-            <Card withBorder padding="lg">
+            <Card withBorder padding="lg" data-testid="run-view">
               <Group justify="space-between" mb="xs">
-                <Title order={4}>{shownRun ? `Run #${shownRun.id} · ${shownRun.kind}` : 'Live training'}</Title>
-                {shownRun && <StatusBadge run={shownRun} />}
+                <Title order={4}>{shownRun ? `Run #${shownRun.id} · ${shownRun.kind === 'zeroshot' ? 'zero-shot CLIP' : shownRun.kind}` : 'Live training'}</Title>
+                {shownRun && (
+                  <Group gap="sm">
+                    {shownRun.accuracy !== null && (
+                      <Text size="sm" c="dimmed">
+                        test accuracy <b>{pct(shownRun.accuracy)}</b>
+                      </Text>
+                    )}
+                    <StatusBadge run={shownRun} />
+                  </Group>
+                )}
               </Group>
-              <Grid>
-                <Grid.Col span={12}>
-                  <Text size="sm" fw={600} mb={4}>
-                    Loss terms
-                  </Text>
-                  <div style={{ maxWidth: 600, margin: '0 auto' }}>
-                    <LineChart series={lossSeries} xLabel="epoch" testId="chart-loss" />
-                  </div>
-                </Grid.Col>
-                <Grid.Col span={{ base: 12, md: 6 }}>
-                  <Text size="sm" fw={600} mb={4}>
-                    Accuracy
-                  </Text>
-                  <LineChart series={accSeries} xLabel="epoch" yDomain={[0, 1]} testId="chart-accuracy" />
-                </Grid.Col>
-                <Grid.Col span={{ base: 12, md: 6 }}>
-                  <Text size="sm" fw={600} mb={4}>
-                    Learning rate
-                  </Text>
-                  <LineChart series={lrSeries} xLabel="epoch" />
-                </Grid.Col>
-              </Grid>
+              {shownRun?.kind === 'zeroshot' ? (
+                <PerClassAccuracy detail={runDetail.data ?? null} names={names} />
+              ) : (
+                <Grid>
+                  <Grid.Col span={12}>
+                    <Text size="sm" fw={600} mb={4}>
+                      Loss terms
+                    </Text>
+                    <LineChart series={lossSeries} xLabel="epoch" height={220} testId="chart-loss" />
+                  </Grid.Col>
+                  <Grid.Col span={{ base: 12, md: 6 }}>
+                    <Text size="sm" fw={600} mb={4}>
+                      Accuracy
+                    </Text>
+                    <LineChart series={accSeries} xLabel="epoch" yDomain={[0, 1]} height={180} testId="chart-accuracy" />
+                  </Grid.Col>
+                  <Grid.Col span={{ base: 12, md: 6 }}>
+                    <Text size="sm" fw={600} mb={4}>
+                      Learning rate
+                    </Text>
+                    <LineChart series={lrSeries} xLabel="epoch" height={180} />
+                  </Grid.Col>
+                </Grid>
+              )}
             </Card>
             <Card withBorder padding="lg">
               <Title order={4} mb="sm">
                 Run history
               </Title>
               <ErrorNote error={runs.error} />
-              <Table highlightOnHover verticalSpacing={6} data-testid="run-history">
-                <Table.Thead>
-                  <Table.Tr>
-                    <Table.Th>#</Table.Th>
-                    <Table.Th>Kind</Table.Th>
-                    <Table.Th>Status</Table.Th>
-                    <Table.Th ta="right">Test accuracy</Table.Th>
-                    <Table.Th>Shots / epochs</Table.Th>
-                    <Table.Th>Backend</Table.Th>
-                    <Table.Th>Started</Table.Th>
-                  </Table.Tr>
-                </Table.Thead>
-                <Table.Tbody>
-                  {(runs.data ?? []).map((r) => (
-                    <Table.Tr key={r.id} onClick={() => setSelectedRun(r.id)} style={{ cursor: 'pointer' }} bg={r.id === selectedRun ? 'var(--mantine-color-indigo-0)' : undefined}>
-                      <Table.Td>{r.id}</Table.Td>
-                      <Table.Td style={{ whiteSpace: 'nowrap' }}>
-                        <Badge variant="light" color={r.kind === 'zeroshot' ? 'gray' : 'indigo'} style={{ overflow: 'visible' }}>
-                          {r.kind}
-                        </Badge>
-                      </Table.Td>
-                      <Table.Td style={{ whiteSpace: 'nowrap' }}>
-                        <StatusBadge run={r} />
-                      </Table.Td>
-                      <Table.Td ta="right" fw={600}>
-                        {r.accuracy === null ? '—' : `${(100 * r.accuracy).toFixed(1)}%`}
-                      </Table.Td>
-                      <Table.Td fz="sm">{r.kind === 'zeroshot' ? '—' : `${r.config.shots ?? '?'} / ${r.config.epochs ?? '?'}`}</Table.Td>
-                      <Table.Td fz="xs">{r.backend ?? '—'}</Table.Td>
-                      <Table.Td fz="xs">{new Date(r.createdAt).toLocaleString()}</Table.Td>
-                    </Table.Tr>
-                  ))}
-                </Table.Tbody>
-              </Table>
+              <RunHistory runs={runs.data ?? []} selected={selectedRun} onSelect={setSelectedRun} />
               {runs.data?.length === 0 && (
                 <Text size="sm" c="dimmed">
                   No runs yet: run zero-shot for the baseline, then train.
@@ -230,10 +247,97 @@ export function TrainPage() {
   );
 }
 
+function SectionTitle({ title, summary }: { title: string; summary: string }) {
+  return (
+    <Group justify="space-between" wrap="nowrap" gap="xs" pr={4}>
+      <Text size="sm" fw={600} style={{ whiteSpace: 'nowrap' }}>
+        {title}
+      </Text>
+      <Text size="xs" c="dimmed" truncate>
+        {summary}
+      </Text>
+    </Group>
+  );
+}
+
+/** A zero-shot run has no epochs: its result is the accuracy of each class. */
+function PerClassAccuracy({ detail, names }: { detail: RunDetail | null; names: Map<string, string> }) {
+  if (!detail) return null;
+  const rows = Object.entries(detail.perClass).sort(([a], [b]) => a.localeCompare(b));
+  return (
+    <Stack gap={6} data-testid="zeroshot-per-class">
+      <Text size="sm" c="dimmed" mb={4}>
+        Accuracy of each class on the test split, prompted with the class names as they are. Low bars mark names CLIP does not understand: the labels LAMM learns to read.
+      </Text>
+      {rows.map(([folder, acc]) => (
+        <Group key={folder} gap="sm" wrap="nowrap" data-testid={`zeroshot-class-${folder}`} data-accuracy={acc}>
+          <Text size="sm" fw={600} w={180} truncate>
+            {names.get(folder) ?? folder}
+          </Text>
+          <div style={{ flex: 1, height: 12, background: 'var(--mantine-color-gray-1)', borderRadius: 4 }}>
+            <div style={{ width: `${100 * acc}%`, height: '100%', borderRadius: 4, background: acc >= 0.5 ? 'var(--mantine-color-teal-6)' : 'var(--mantine-color-red-6)' }} />
+          </div>
+          <Text size="sm" w={56} ta="right" fw={600}>
+            {pct(acc)}
+          </Text>
+        </Group>
+      ))}
+    </Stack>
+  );
+}
+
+function RunHistory({ runs, selected, onSelect }: { runs: RunSummary[]; selected: number | null; onSelect(id: number): void }) {
+  const nowrap = { whiteSpace: 'nowrap' } as const;
+  return (
+    <Table highlightOnHover verticalSpacing={6} data-testid="run-history">
+      <Table.Thead>
+        <Table.Tr>
+          <Table.Th w={40}>#</Table.Th>
+          <Table.Th style={nowrap}>Method</Table.Th>
+          <Table.Th style={nowrap}>Status</Table.Th>
+          <Table.Th ta="right" style={nowrap}>
+            Test accuracy
+          </Table.Th>
+          <Table.Th style={nowrap}>K · epochs</Table.Th>
+          <Table.Th style={nowrap}>Started</Table.Th>
+          <Table.Th>Backend</Table.Th>
+        </Table.Tr>
+      </Table.Thead>
+      <Table.Tbody>
+        {runs.map((r) => (
+          <Table.Tr key={r.id} onClick={() => onSelect(r.id)} style={{ cursor: 'pointer' }} bg={r.id === selected ? 'var(--mantine-color-indigo-0)' : undefined}>
+            <Table.Td>{r.id}</Table.Td>
+            <Table.Td style={nowrap}>
+              <Badge variant="light" color={r.kind === 'zeroshot' ? 'gray' : 'indigo'} tt="none" style={{ minWidth: 'max-content' }}>
+                {r.kind === 'zeroshot' ? 'zero-shot' : r.kind}
+              </Badge>
+            </Table.Td>
+            <Table.Td style={nowrap}>
+              <StatusBadge run={r} />
+            </Table.Td>
+            <Table.Td ta="right" fw={600}>
+              {r.accuracy === null ? '—' : pct(r.accuracy)}
+            </Table.Td>
+            <Table.Td fz="sm" style={nowrap}>
+              {r.kind === 'zeroshot' ? '—' : `${r.config.shots ?? '?'} · ${r.config.epochs ?? '?'}`}
+            </Table.Td>
+            <Table.Td fz="sm" style={nowrap}>
+              {formatWhen(r.createdAt)}
+            </Table.Td>
+            <Table.Td fz="xs" c="dimmed">
+              {r.backend ?? '—'}
+            </Table.Td>
+          </Table.Tr>
+        ))}
+      </Table.Tbody>
+    </Table>
+  );
+}
+
 function StatusBadge({ run }: { run: RunSummary }) {
   const color = { running: 'blue', done: 'teal', failed: 'red', cancelled: 'gray' }[run.status];
   return (
-    <Badge color={color} variant={run.status === 'running' ? 'dot' : 'light'} style={{ overflow: 'visible' }}>
+    <Badge color={color} variant={run.status === 'running' ? 'dot' : 'light'} tt="none" style={{ minWidth: 'max-content' }}>
       {run.status}
     </Badge>
   );

@@ -98,7 +98,7 @@ describe.skipIf(!HAS_CHROMIUM)('LAMM Studio workflow in a browser', () => {
     await page.getByTestId('chart-loss').locator('polyline').first().waitFor();
     const history = page.getByTestId('run-history');
     await history.getByText('lamm').first().waitFor();
-    await history.getByText('zeroshot').first().waitFor();
+    await history.getByText('zero-shot').first().waitFor();
     await screenshot(page, '05-train');
   });
 
@@ -127,7 +127,7 @@ describe.skipIf(!HAS_CHROMIUM)('LAMM Studio workflow in a browser', () => {
     await page.getByTestId('classify-start').click();
     const results = page.getByTestId('classify-results');
     await results.waitFor({ timeout: JOB_TIMEOUT });
-    await results.getByText(image).waitFor();
+    await results.getByText(path.basename(image)).waitFor();
     await screenshot(page, '08-export');
   });
 });

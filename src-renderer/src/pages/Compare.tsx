@@ -83,12 +83,9 @@ function ComparisonView({ c, names }: { c: Comparison; names: Map<number, string
         </Grid.Col>
         <Grid.Col span={{ base: 12, xl: 6 }}>
           <Card withBorder padding="lg" h="100%">
-            <Group justify="space-between" mb="sm">
-              <Title order={4}>Confusion matrix (trained)</Title>
-              <Text size="xs" c="dimmed">
-                rows: true class · columns: predicted
-              </Text>
-            </Group>
+            <Title order={4} mb="sm">
+              Confusion matrix (trained)
+            </Title>
             <ConfusionMatrix labels={c.confusion.labels} matrix={c.confusion.matrix} />
           </Card>
         </Grid.Col>
@@ -136,8 +133,11 @@ function ConfusionMatrix({ labels, matrix }: { labels: string[]; matrix: number[
   const size = n * cell;
   const left = axis + labelW;
   const top = axis + labelW;
+  const width = left + size + 40;
+  const height = top + size + 4;
+  // Drawn at its own size (shrunk only to fit), so the text reads the same for 4 classes or 40.
   return (
-    <svg viewBox={`0 0 ${left + size + 40} ${top + size + 4}`} width="100%" style={{ maxWidth: 560, display: 'block', margin: '0 auto' }} data-testid="confusion-matrix">
+    <svg viewBox={`0 0 ${width} ${height}`} width={width} style={{ maxWidth: '100%', height: 'auto', display: 'block', margin: '0 auto' }} data-testid="confusion-matrix">
       <text x={left + size / 2} y={11} fontSize="11" fontWeight="600" textAnchor="middle" fill="#868e96">
         predicted
       </text>

@@ -123,7 +123,7 @@ export function ExportPage() {
                                 {splitPath(r.image).name}
                               </Text>
                               <Text size="xs" c="dimmed" className="mono" truncate>
-                                {keepEnd(splitPath(r.image).folder, 30)}
+                                {keepEnd(splitPath(r.image).folder, 24)}
                               </Text>
                             </div>
                           </Tooltip>

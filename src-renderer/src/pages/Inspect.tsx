@@ -108,6 +108,11 @@ function ClassTokens({ report: c, maxDrift }: { report: LabelTokenReport; maxDri
                 </Group>
               </Table.Td>
               <Table.Td>
+                {t.neighbours.length === 0 && (
+                  <Text size="xs" c="dimmed">
+                    no word tokens in this vocabulary: choose All tokens
+                  </Text>
+                )}
                 <Group gap={4}>
                   {t.neighbours.map((n, i) => (
                     <Tooltip key={i} label={`cosine ${n.cosine.toFixed(3)}`}>

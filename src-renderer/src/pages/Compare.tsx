@@ -9,6 +9,8 @@ import { pct, points } from '../format';
 
 /** Changed images shown at once (the grid is not virtualised). */
 const MAX_FLIPS_SHOWN = 120;
+/** Longest class name the confusion matrix prints in full. */
+const MATRIX_LABEL_CHARS = 18;
 
 export function ComparePage() {
   const runs = useQuery((a) => a.listRuns(), [], ['runs']);
@@ -38,6 +40,7 @@ export function ComparePage() {
 
 function ComparisonView({ c, names }: { c: Comparison; names: Map<number, string> }) {
   const delta = c.accuracy.trained - c.accuracy.base;
+  const promptNames = new Map(c.perClass.map((r) => [r.folder, names.get(r.classId) ?? r.folder]));
   return (
     <Stack gap="lg" data-testid="comparison">
       <SimpleGrid cols={3}>
@@ -86,7 +89,7 @@ function ComparisonView({ c, names }: { c: Comparison; names: Map<number, string
             <Title order={4} mb="sm">
               Confusion matrix (trained)
             </Title>
-            <ConfusionMatrix labels={c.confusion.labels} matrix={c.confusion.matrix} />
+            <ConfusionMatrix labels={c.confusion.labels.map((folder) => promptNames.get(folder) ?? folder)} matrix={c.confusion.matrix} />
           </Card>
         </Grid.Col>
       </Grid>
@@ -127,7 +130,8 @@ function DeltaBar({ delta }: { delta: number }) {
 function ConfusionMatrix({ labels, matrix }: { labels: string[]; matrix: number[][] }) {
   const n = labels.length;
   const cell = Math.max(14, Math.min(44, Math.floor(420 / Math.max(1, n))));
-  const labelW = 118;
+  // Room for the longest label (about 6 px a character at 10 px), within bounds.
+  const labelW = Math.min(118, Math.max(50, 10 + 6 * Math.max(...labels.map((l) => Math.min(l.length, MATRIX_LABEL_CHARS)))));
   const axis = 16;
   const rowTotals = matrix.map((r) => r.reduce((a, b) => a + b, 0) || 1);
   const size = n * cell;
@@ -147,10 +151,10 @@ function ConfusionMatrix({ labels, matrix }: { labels: string[]; matrix: number[
       {labels.map((l, i) => (
         <g key={l}>
           <text x={left - 6} y={top + i * cell + cell / 2 + 4} fontSize="10" textAnchor="end" fill="#495057">
-            {truncate(l, 18)}
+            {truncate(l, MATRIX_LABEL_CHARS)}
           </text>
           <text transform={`translate(${left + i * cell + cell / 2 + 3},${top - 6}) rotate(-55)`} fontSize="10" fill="#495057">
-            {truncate(l, 18)}
+            {truncate(l, MATRIX_LABEL_CHARS)}
           </text>
         </g>
       ))}

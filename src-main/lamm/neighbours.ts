@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LabelTokenReport } from '../api/contract';
 import type { ClipModel } from '../clip/types';
-import { END_OF_WORD, type ClipTokenizer } from '../clip/tokenizer';
+import { END_OF_WORD, bytesToUnicode, type ClipTokenizer } from '../clip/tokenizer';
 import type { ProjectStore } from '../data/store';
 import { loadRunClassifier } from './classifier';
 
@@ -23,6 +23,20 @@ export interface TokenReport {
   originalRank: number;
   drift: number;
   neighbours: Neighbour[];
+}
+
+const CHAR_TO_BYTE = new Map(bytesToUnicode().map((ch, b) => [ch, b]));
+
+/**
+ * A token as a person can read it: its text, or where that is not whole characters (a byte of a
+ * longer UTF-8 character, a control, a space) its bytes written `<0xC3>`, so no two look alike.
+ */
+export function readableToken(tokenizer: ClipTokenizer, id: number): string {
+  const text = tokenizer.tokenText(id);
+  if (text && !/[\uFFFD\p{C}]/u.test(text)) return text;
+  const raw = tokenizer.tokenString(id).replace(END_OF_WORD, '');
+  const byteText = (b: number) => (b > 32 && b < 127 ? String.fromCharCode(b) : `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`);
+  return [...raw].map((ch) => (CHAR_TO_BYTE.has(ch) ? byteText(CHAR_TO_BYTE.get(ch)!) : ch)).join('');
 }
 
 /**
@@ -80,10 +94,10 @@ export function tokenNeighbours(model: ClipModel, vectors: Float32Array, origina
     for (let j = 0; j < width; j++) drift += (vectors[q * width + j] - originals[q * width + j]) ** 2;
     return {
       originalId,
-      original: model.tokenizer.tokenText(originalId),
+      original: readableToken(model.tokenizer, originalId),
       originalRank: rank,
       drift: Math.sqrt(drift),
-      neighbours: best.map((id) => ({ id, token: model.tokenizer.tokenText(id), cosine: cos(id) })),
+      neighbours: best.map((id) => ({ id, token: readableToken(model.tokenizer, id), cosine: cos(id) })),
     };
   });
 }

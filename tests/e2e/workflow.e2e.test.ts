@@ -105,6 +105,9 @@ describe.skipIf(!HAS_CHROMIUM)('LAMM Studio workflow in a browser', () => {
   it('shows token neighbours on Inspect', async () => {
     await nav('inspect');
     await page.getByTestId('neighbours').getByText('crimson disc').waitFor({ timeout: JOB_TIMEOUT });
+    // The fixture's byte-level vocabulary has no word tokens: the page says so and lists all tokens.
+    await page.getByTestId('inspect-no-words').waitFor();
+    await page.getByTestId('neighbours').locator('tbody .mantine-Badge-root').first().waitFor();
     await screenshot(page, '06-inspect');
   });
 

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src-main/backend';
 import { loadClip, type ClipModel } from '../../src-main/clip';
 import { DEMO_MODEL_DIR } from '../../src-main/demo/dataset';
-import { isWordToken, tokenNeighbours } from '../../src-main/lamm/neighbours';
+import { isWordToken, readableToken, tokenNeighbours } from '../../src-main/lamm/neighbours';
 
 let model: ClipModel;
 
@@ -29,6 +29,16 @@ describe('word tokens', () => {
     expect(isWordToken(t, id('Ã</w>'))).toBe(false); // half of a UTF-8 character
     expect(isWordToken(t, id('argen'))).toBe(false); // a word's start: no </w>
     expect(isWordToken(t, t.sot)).toBe(false);
+  });
+
+  it('read as their text, or as bytes where the text is not whole characters', () => {
+    const t = model.tokenizer;
+    expect(readableToken(t, id('blue</w>'))).toBe('blue');
+    expect(readableToken(t, id('argen'))).toBe('argen');
+    expect(readableToken(t, id('Ã</w>'))).toBe('<0xC3>');
+    expect(readableToken(t, id('Ċ'))).toBe('<0x0A>'); // a newline
+    const shown = Array.from({ length: t.vocabSize }, (_, i) => readableToken(t, i));
+    expect(shown.every((s) => s.length > 0 && !s.includes('\uFFFD'))).toBe(true);
   });
 
   it('filter the neighbours but not the rank of the original token', () => {

@@ -1,5 +1,5 @@
 import { Badge, Card, Group, Input, NumberInput, Progress, SegmentedControl, Stack, Table, Text, Title, Tooltip } from '@mantine/core';
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import type { LabelTokenReport } from '../../../src-main/api/contract';
 import { PageHeader } from '../components/PageHeader';
 import { ErrorNote } from '../components/ErrorNote';
@@ -18,6 +18,14 @@ export function InspectPage() {
     [runId, k, vocabulary],
   );
   const maxDrift = Math.max(1e-9, ...(report.data ?? []).flatMap((c) => c.tokens.map((t) => t.drift)));
+  // A vocabulary without word tokens (a byte-level toy model) leaves nothing to show: use them all.
+  const [noWords, setNoWords] = useState(false);
+  useEffect(() => {
+    if (vocabulary === 'words' && report.data?.length && report.data.every((c) => c.tokens.every((t) => t.neighbours.length === 0))) {
+      setNoWords(true);
+      setVocabulary('all');
+    }
+  }, [report.data, vocabulary]);
 
   return (
     <>
@@ -46,6 +54,11 @@ export function InspectPage() {
         }
       />
       <ErrorNote error={runs.error ?? report.error} />
+      {noWords && (
+        <Text size="sm" c="dimmed" mb="sm" data-testid="inspect-no-words">
+          This model's vocabulary has no word tokens, so the neighbours come from all its tokens.
+        </Text>
+      )}
       {report.data && (
         <Stack gap="md" data-testid="neighbours">
           {report.data.map((c) => (
@@ -108,11 +121,6 @@ function ClassTokens({ report: c, maxDrift }: { report: LabelTokenReport; maxDri
                 </Group>
               </Table.Td>
               <Table.Td>
-                {t.neighbours.length === 0 && (
-                  <Text size="xs" c="dimmed">
-                    no word tokens in this vocabulary: choose All tokens
-                  </Text>
-                )}
                 <Group gap={4}>
                   {t.neighbours.map((n, i) => (
                     <Tooltip key={i} label={`cosine ${n.cosine.toFixed(3)}`}>

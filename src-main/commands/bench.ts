@@ -5,7 +5,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { describeBackend, initBackend } from '../backend';
 import { optionalNumber, optionalString, UsageError, type ParsedArgs } from '../cli';
 import { mulberry32, normalSampler } from '../clip/random';
 import { loadClip } from '../clip/model';
@@ -17,6 +16,7 @@ import { setupLabelTokens } from '../lamm/prompts';
 import { stepsPerEpoch } from '../lamm/sampling';
 import { trainPrompts } from '../lamm/trainer';
 import type { Command } from '.';
+import { startBackend } from './engine';
 
 /** Steps run before timing starts (kernel compilation, first allocations). */
 const WARMUP_STEPS = 1;
@@ -56,7 +56,7 @@ function nameWords(vocab: Record<string, number>): string[] {
 }
 
 export async function benchTrain(opts: { classes: number; shots: number; steps: number; modelDir?: string }): Promise<TrainBenchResult> {
-  const backend = await initBackend();
+  const backend = await startBackend();
   const realVocab = [opts.modelDir, path.resolve(import.meta.dirname, '../../../shared/golden/tiny-random-clip')].find((d) => d && fs.existsSync(path.join(d, 'vocab.json')));
   const modelDir = opts.modelDir ?? benchModelFolder(VIT_B16_SPEC, realVocab);
   const model = await loadClip(modelDir);
@@ -115,7 +115,6 @@ export async function benchTrain(opts: { classes: number; shots: number; steps: 
     };
   } finally {
     model.dispose();
-    process.stderr.write(`backend: ${describeBackend(backend)}\n`);
   }
 }
 

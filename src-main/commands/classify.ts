@@ -1,7 +1,7 @@
 // `lamm classify --export PATH --model DIR IMAGE... [--top N] [--force]` → {"classifications":
 // [{image, ranked: [{folder, promptName, probability}]}]}. The model must be the export's base
 // model (same weights SHA-256) unless --force.
-import { describeBackend, initBackend } from '../backend';
+import { startBackend } from './engine';
 import { optionalNumber, requireString, UsageError } from '../cli';
 import { loadClip } from '../clip';
 import { stderrContext } from '../jobs/context';
@@ -18,7 +18,7 @@ export const classify: Command = {
     const top = optionalNumber(args, 'top', { integer: true, min: 1 });
     if (args.positional.length === 0) throw new UsageError('give at least one image');
     const classifier = importExport(exportPath);
-    process.stderr.write(`backend: ${describeBackend(await initBackend())}\n`);
+    await startBackend();
     const model = await loadClip(modelDir);
     try {
       return { classifications: await classifyImages(classifier, model, args.positional, { top, force: args.options.force === true, ctx: stderrContext() }) };

@@ -1,7 +1,7 @@
 // `lamm tokenize | embed-text | embed-image` (DESIGN §5).
 import fs from 'node:fs';
 import path from 'node:path';
-import { describeBackend, initBackend } from '../backend';
+import { startBackend } from './engine';
 import { requireString, UsageError, type ParsedArgs } from '../cli';
 import { parseClipConfig, readJsonFile } from '../clip/config';
 import { ClipTokenizer } from '../clip/tokenizer';
@@ -15,8 +15,7 @@ function positionals(args: ParsedArgs, what: string): string[] {
 }
 
 async function withModel<T>(args: ParsedArgs, use: (model: ClipModel) => Promise<T>): Promise<T> {
-  const backend = await initBackend();
-  process.stderr.write(`backend: ${describeBackend(backend)}\n`);
+  await startBackend();
   const model = await loadClip(requireString(args, 'model'));
   try {
     return await use(model);

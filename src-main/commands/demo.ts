@@ -2,7 +2,7 @@
 // committed demo CLIP retrained from scratch; with --check, a model's zero-shot accuracy on the
 // recipe's test split, per class and per kind of class name (plain / jargon).
 import path from 'node:path';
-import { describeBackend, initBackend } from '../backend';
+import { startBackend } from './engine';
 import { optionalNumber, optionalString, type ParsedArgs } from '../cli';
 import { loadClip } from '../clip';
 import { DEMO_MODEL_DIR, DEMO_RECIPE_FILE, generateDemoDataset, loadRecipe, type DemoRecipe } from '../demo/dataset';
@@ -40,7 +40,7 @@ export const demo: Command = {
   async run(args) {
     const recipe = loadRecipe(optionalString(args, 'recipe') ?? DEMO_RECIPE_FILE);
     if (args.options.pretrain || args.options.check) {
-      process.stderr.write(`backend: ${describeBackend(await initBackend())}\n`);
+      await startBackend();
       if (args.options.pretrain) return pretrain(args, recipe);
       const model = path.resolve(optionalString(args, 'model') ?? DEMO_MODEL_DIR);
       return { model, zeroShot: await zeroShotOf(model, recipe) };

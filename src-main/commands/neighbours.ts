@@ -2,7 +2,7 @@
 // k nearest vocabulary tokens, the rank of the token it started from, and its drift ‖E−E0‖.
 // The model defaults to the one the run was trained with.
 import type { LabelTokenReport } from '../api/contract';
-import { describeBackend, initBackend } from '../backend';
+import { startBackend } from './engine';
 import { optionalNumber, optionalString, requireString, UsageError } from '../cli';
 import { loadClip } from '../clip';
 import { ProjectStore } from '../data/store';
@@ -21,7 +21,7 @@ export const neighbours: Command = {
       const run = store.getRun(runId);
       const modelDir = optionalString(args, 'model') ?? (run.modelId !== null ? store.getModel(run.modelId).folder : undefined);
       if (!modelDir) throw new UsageError(`run ${runId} names no model; pass --model DIR`);
-      process.stderr.write(`backend: ${describeBackend(await initBackend())}\n`);
+      await startBackend();
       const model = await loadClip(modelDir);
       try {
         return { runId, classes: runNeighbours(store, model, runId, k) };

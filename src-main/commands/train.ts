@@ -2,10 +2,9 @@
 // → {"zeroShot": {...}, "trained": {...}, "runId": id, "backend": name} (DESIGN §5).
 // Without --db the folder is imported into a throwaway in-memory project (as `zeroshot`);
 // with it, the run, its log, embeddings and predictions are kept there. Ctrl-C cancels.
-import { describeBackend, initBackend } from '../backend';
 import { optionalNumber, optionalString, requireString, UsageError, type ParsedArgs } from '../cli';
 import { loadClip } from '../clip';
-import { importFolder } from '../data/import';
+import { importForCommand, startBackend } from './engine';
 import { ProjectStore } from '../data/store';
 import { stderrContext } from '../jobs/context';
 import { TRAIN_METHODS, type TrainConfigInput, type TrainMethod, type WeightConsistencyScale } from '../lamm/config';
@@ -48,8 +47,7 @@ export const train: Command = {
     const classes = optionalString(args, 'classes')?.split(',').map((s) => s.trim()).filter(Boolean);
     const dbFile = optionalString(args, 'db');
 
-    const backend = await initBackend();
-    process.stderr.write(`backend: ${describeBackend(backend)}\n`);
+    await startBackend();
     const controller = new AbortController();
     const onSigint = () => {
       process.stderr.write('cancelling at the next step…\n');
@@ -60,9 +58,7 @@ export const train: Command = {
     const model = await loadClip(modelDir);
     const store = ProjectStore.open(dbFile ?? ':memory:');
     try {
-      const imported = await importFolder(store, dataDir, {}, ctx);
-      process.stderr.write(`imported ${imported.images} images in ${imported.classes} classes (${imported.layout})\n`);
-      for (const s of imported.skipped) process.stderr.write(`skipped ${s.path}: ${s.reason}\n`);
+      const imported = await importForCommand(store, dataDir, ctx);
       const outcome = await trainRun(store, model, { datasetId: imported.datasetId, classes, config }, {
         ctx,
         log: (m) => process.stderr.write(`${m}\n`),

@@ -2,10 +2,9 @@
 // → {"accuracy": a, "perClass": {folder: acc}} (DESIGN §5). Without --db the folder is
 // imported into a throwaway in-memory project; with it, into that project (re-importing
 // picks up changes, features are cached there, and the run is kept).
-import { describeBackend, initBackend } from '../backend';
 import { optionalString, requireString, UsageError, type ParsedArgs } from '../cli';
 import { loadClip } from '../clip';
-import { importFolder } from '../data/import';
+import { importForCommand, startBackend } from './engine';
 import { ProjectStore } from '../data/store';
 import { stderrContext } from '../jobs/context';
 import { ENSEMBLE_TEMPLATES, runZeroShot, type EvalSplit } from '../lamm/zeroshot';
@@ -30,15 +29,12 @@ export const zeroshot: Command = {
     if (!SPLITS.includes(split)) throw new UsageError(`--split must be one of ${SPLITS.join(', ')}, got "${split}"`);
     const dbFile = optionalString(args, 'db');
 
-    const backend = await initBackend();
-    process.stderr.write(`backend: ${describeBackend(backend)}\n`);
+    await startBackend();
     const ctx = stderrContext();
     const model = await loadClip(modelDir);
     const store = ProjectStore.open(dbFile ?? ':memory:');
     try {
-      const imported = await importFolder(store, dataDir, {}, ctx);
-      process.stderr.write(`imported ${imported.images} images in ${imported.classes} classes (${imported.layout})\n`);
-      for (const s of imported.skipped) process.stderr.write(`skipped ${s.path}: ${s.reason}\n`);
+      const imported = await importForCommand(store, dataDir, ctx);
       const result = await runZeroShot(store, model, { datasetId: imported.datasetId, templates, split }, ctx);
       for (const f of result.failed) process.stderr.write(`left out ${f.path}: ${f.reason}\n`);
       process.stderr.write(`zero-shot on ${result.images} images${dbFile ? `, run ${result.runId} in ${store.file}` : ''}\n`);

@@ -303,6 +303,17 @@ export async function scanFolder(root: string, ignore: string[] = []): Promise<{
     && fs.readdirSync(path.join(root, d.name), { withFileTypes: true }).some((c) => c.isDirectory() && !c.name.startsWith('.')));
   const layout: Layout = hasSplitFolders ? 'splits' : 'classes';
 
+  // A class folder with no files would silently vanish from the task: say so.
+  const classParents = layout === 'splits' ? topDirs.filter((d) => d.isDirectory() && SPLIT_FOLDERS.has(d.name.toLowerCase())).map((d) => d.name) : [''];
+  for (const parent of classParents) {
+    const dir = path.join(root, parent);
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      if (!entry.isDirectory() || entry.name.startsWith('.') || ignored.has(path.join(dir, entry.name))) continue;
+      const prefix = parent ? `${parent}/${entry.name}/` : `${entry.name}/`;
+      if (!all.some((f) => f.rel.startsWith(prefix))) skipped.push({ path: prefix, reason: 'class folder has no files' });
+    }
+  }
+
   const files: FoundFile[] = [];
   for (const f of all) {
     const parts = f.rel.split('/');

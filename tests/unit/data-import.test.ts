@@ -167,6 +167,26 @@ describe('folder import', () => {
     expect(store.getImage(store.listImages(summary.datasetId, { split: 'test' })[0].id).path).toMatch(/^test\//);
   });
 
+  it('reports an empty class folder instead of dropping it silently, in both layouts', async () => {
+    const dir = tempDir();
+    const flat = path.join(dir, 'FLAT');
+    await makeClassFolder(flat, { ant: 2 }, 1);
+    fs.mkdirSync(path.join(flat, 'wasp'));
+    const store = openStore(dir);
+    const summary = await importFolder(store, flat);
+    expect(summary.skipped).toEqual([{ path: 'wasp/', reason: 'class folder has no files' }]);
+    expect(summary.classes).toBe(1);
+
+    const split = path.join(dir, 'SPLIT');
+    await makeClassFolder(path.join(split, 'train'), { ant: 2 }, 1);
+    await makeClassFolder(path.join(split, 'test'), { ant: 1 }, 9);
+    fs.mkdirSync(path.join(split, 'test', 'wasp'));
+    const other = ProjectStore.open(path.join(dir, 'other.lamm'));
+    const second = await importFolder(other, split);
+    expect(second.skipped).toEqual([{ path: 'test/wasp/', reason: 'class folder has no files' }]);
+    other.close();
+  });
+
   it('splits class folders by a seeded, stratified, stable ranking', async () => {
     const dir = tempDir();
     const data = path.join(dir, 'DATA');

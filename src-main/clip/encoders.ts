@@ -1,7 +1,13 @@
 // CLIP's two towers as pure functions of (weights, config, inputs), as in transformers'
 // modeling_clip: pre-LN transformer blocks, quick_gelu MLPs, causal text attention pooled at
-// EOT, vision class-token pooling. Work is kept in 2-D matMuls where possible (fast on wasm);
-// frozen linears (with a stored [out, in] copy) get custom gradients that are plain matMuls too.
+// EOT, vision class-token pooling. Work is kept in 2-D matMuls where possible (fast on wasm).
+//
+// With frozen weights (inference, LAMM) each block is one custom-gradient op whose backward
+// pass is written out by hand and keeps only the activations it needs (about 8 [N, D]-sized
+// tensors per block). Autodiff of the same formulas keeps every intermediate and every
+// gradient until the whole backward pass ends (~3.5 MB per prompt token at ViT-B size), which
+// decides how many prompts fit one pass in the 4 GB wasm heap. Trainable weights (tf.Variable:
+// the demo's pretraining) take plain autodiff, which also gives the weight gradients.
 import * as tf from '@tensorflow/tfjs';
 import type { TextConfig, TowerConfig, VisionConfig } from './config';
 import type { Block, LayerNorm, Linear, TextWeights, VisionWeights } from './weights';
@@ -11,30 +17,48 @@ const MASKED = -1e9;
 
 /** y = x·wt + b for x [N, in]. */
 export function linear(x: tf.Tensor2D, l: Linear): tf.Tensor2D {
-  const frozenW = l.w;
-  let y: tf.Tensor2D;
-  if (frozenW) {
-    // Frozen weights: the only gradient needed is w.r.t. x, dx = dy·w with w stored as [out, in].
-    const f = tf.customGrad((...inputs) => {
-      const input = inputs[0] as tf.Tensor2D;
-      return { value: tf.matMul(input, l.wt), gradFunc: (dy: tf.Tensor) => tf.matMul(dy as tf.Tensor2D, frozenW) };
-    });
-    y = f(x) as tf.Tensor2D;
-  } else {
-    y = tf.matMul(x, l.wt);
-  }
+  const y: tf.Tensor2D = tf.matMul(x, l.wt);
   return l.b ? tf.add(y, l.b) : y;
 }
 
-export function layerNorm(x: tf.Tensor2D, ln: LayerNorm, eps: number): tf.Tensor2D {
-  const { mean, variance } = tf.moments(x, -1, true);
-  const normed = tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, eps)));
-  return tf.add(tf.mul(normed, ln.gamma), ln.beta);
+/** dy·wᵀ for a frozen linear: a plain product with the stored [out, in] copy where one is kept (plain wasm), else a transposed one. */
+function linearInputGrad(dy: tf.Tensor2D, l: Linear): tf.Tensor2D {
+  return l.w ? tf.matMul(dy, l.w) : tf.matMul(dy, l.wt, false, true);
 }
 
-function activation(x: tf.Tensor2D, kind: TowerConfig['hiddenAct']): tf.Tensor2D {
+/** (x − mean)·rstd over the last axis, rstd = 1/sqrt(var + eps): LayerNorm before its affine part. */
+function standardize(x: tf.Tensor2D, eps: number): { xhat: tf.Tensor2D; rstd: tf.Tensor2D } {
+  const centred = tf.sub(x, tf.mean(x, -1, true));
+  const rstd = tf.rsqrt(tf.add(tf.mean(tf.square(centred), -1, true), eps)) as tf.Tensor2D;
+  return { xhat: tf.mul(centred, rstd), rstd };
+}
+
+export function layerNorm(x: tf.Tensor2D, ln: LayerNorm, eps: number): tf.Tensor2D {
+  return tf.add(tf.mul(standardize(x, eps).xhat, ln.gamma), ln.beta);
+}
+
+/** dL/dx of LayerNorm with frozen gamma, given dL/dy: rstd · (g − mean(g) − xhat · mean(g · xhat)) with g = dy·gamma. */
+function layerNormInputGrad(x: tf.Tensor2D, ln: LayerNorm, eps: number, dy: tf.Tensor2D): tf.Tensor2D {
+  const { xhat, rstd } = standardize(x, eps);
+  const g = tf.mul(dy, ln.gamma);
+  return tf.mul(rstd, tf.sub(tf.sub(g, tf.mean(g, -1, true)), tf.mul(xhat, tf.mean(tf.mul(g, xhat), -1, true))));
+}
+
+export function activation(x: tf.Tensor2D, kind: TowerConfig['hiddenAct']): tf.Tensor2D {
   if (kind === 'quick_gelu') return tf.mul(x, tf.sigmoid(tf.mul(x, 1.702)));
   return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.div(x, Math.SQRT2))));
+}
+
+/** d activation(u) / du. */
+function activationGrad(u: tf.Tensor2D, kind: TowerConfig['hiddenAct']): tf.Tensor2D {
+  if (kind === 'quick_gelu') {
+    const sig = tf.sigmoid(tf.mul(u, 1.702));
+    return tf.add(sig, tf.mul(tf.mul(u, 1.702), tf.mul(sig, tf.sub(1, sig))));
+  }
+  // gelu: Φ(u) + u·φ(u)
+  const cdf = tf.mul(0.5, tf.add(1, tf.erf(tf.div(u, Math.SQRT2))));
+  const pdf = tf.mul(1 / Math.sqrt(2 * Math.PI), tf.exp(tf.mul(-0.5, tf.square(u))));
+  return tf.add(cdf, tf.mul(u, pdf));
 }
 
 /** Keys and values [P, D] of a prefix shared by every row, one entry per layer (see textPrefix). */
@@ -59,43 +83,103 @@ function withPrefix(own: tf.Tensor2D, batch: number, len: number, prefix?: tf.Te
   return tf.concat([shared, rows], 1);
 }
 
-/**
- * Multi-head self-attention over h [B·L, D]. `mask` [L, P+L] is added to the scores (causal
- * text) or absent (vision); `past` holds a shared prefix's keys/values for this layer, and
- * `capture` receives this call's own keys/values (to build such a prefix).
- */
-function attention(h: tf.Tensor2D, block: Block, t: TowerConfig, batch: number, len: number, mask?: tf.Tensor2D, past?: { k: tf.Tensor2D; v: tf.Tensor2D }, capture?: (k: tf.Tensor2D, v: tf.Tensor2D) => void): tf.Tensor2D {
-  const heads = t.numHeads;
-  const headDim = t.hiddenSize / heads;
-  const split = (x: tf.Tensor3D) => {
-    const [b, l] = x.shape;
-    return x.reshape([b, l, heads, headDim]).transpose([0, 2, 1, 3]).reshape([b * heads, l, headDim]) as tf.Tensor3D;
-  };
-  const ownK = linear(h, block.k);
-  const ownV = linear(h, block.v);
-  capture?.(ownK, ownV);
-  const q = split(tf.mul(linear(h, block.q), headDim ** -0.5).reshape([batch, len, t.hiddenSize]) as tf.Tensor3D);
-  const k = split(withPrefix(ownK, batch, len, past?.k));
-  const v = split(withPrefix(ownV, batch, len, past?.v));
-  let scores = tf.matMul(q, k, false, true);
-  if (mask) scores = tf.add(scores, mask);
-  const context = tf.matMul(tf.softmax(scores), v);
-  const merged = context.reshape([batch, heads, len, headDim]).transpose([0, 2, 1, 3]).reshape([batch * len, t.hiddenSize]) as tf.Tensor2D;
-  return linear(merged, block.out);
+/** [B·L, D] rows ↔ per-head [B·H, L, D/H], the layout the attention products take. */
+function heads(x: tf.Tensor, batch: number, len: number, t: TowerConfig): tf.Tensor3D {
+  const h = t.numHeads;
+  return x.reshape([batch, len, h, t.hiddenSize / h]).transpose([0, 2, 1, 3]).reshape([batch * h, len, t.hiddenSize / h]) as tf.Tensor3D;
+}
+function rows(x: tf.Tensor3D, batch: number, len: number, t: TowerConfig): tf.Tensor2D {
+  const h = t.numHeads;
+  return x.reshape([batch, h, len, t.hiddenSize / h]).transpose([0, 2, 1, 3]).reshape([batch * len, t.hiddenSize]) as tf.Tensor2D;
 }
 
-/** One pre-LN transformer block on h [B·L, D]. */
-function block(h: tf.Tensor2D, b: Block, t: TowerConfig, batch: number, len: number, mask?: tf.Tensor2D, past?: { k: tf.Tensor2D; v: tf.Tensor2D }, capture?: (k: tf.Tensor2D, v: tf.Tensor2D) => void): tf.Tensor2D {
-  const afterAttention: tf.Tensor2D = tf.add(h, attention(layerNorm(h, b.ln1, t.layerNormEps), b, t, batch, len, mask, past, capture));
-  const mlp = linear(activation(linear(layerNorm(afterAttention, b.ln2, t.layerNormEps), b.fc1), t.hiddenAct), b.fc2);
-  return tf.add(afterAttention, mlp);
+type Past = { k: tf.Tensor2D; v: tf.Tensor2D };
+
+/** What a block's hand-written backward pass needs from its forward pass. */
+interface BlockActivations {
+  /** Per head, scaled queries [B·H, L, d], keys and values with the prefix [B·H, P+L, d], attention [B·H, L, P+L]. */
+  q: tf.Tensor3D;
+  k: tf.Tensor3D;
+  v: tf.Tensor3D;
+  probs: tf.Tensor3D;
+  /** The residual stream after attention [B·L, D], and the MLP's pre-activation [B·L, 4D]. */
+  afterAttention: tf.Tensor2D;
+  preActivation: tf.Tensor2D;
+}
+
+/**
+ * One pre-LN transformer block on h [B·L, D]. `mask` [L, P+L] is added to the attention scores
+ * (causal text) or absent (vision); `past` holds a shared prefix's keys/values for this layer;
+ * `capture` receives this call's own keys/values (to build such a prefix).
+ */
+function blockForward(h: tf.Tensor2D, b: Block, t: TowerConfig, batch: number, len: number, mask?: tf.Tensor2D, past?: Past, capture?: (k: tf.Tensor2D, v: tf.Tensor2D) => void): { out: tf.Tensor2D; acts: BlockActivations } {
+  const headDim = t.hiddenSize / t.numHeads;
+  const a = layerNorm(h, b.ln1, t.layerNormEps);
+  const ownK = linear(a, b.k);
+  const ownV = linear(a, b.v);
+  capture?.(ownK, ownV);
+  const q = heads(tf.mul(linear(a, b.q), headDim ** -0.5), batch, len, t);
+  const prefixLen = past?.k.shape[0] ?? 0;
+  const k = heads(withPrefix(ownK, batch, len, past?.k), batch, prefixLen + len, t);
+  const v = heads(withPrefix(ownV, batch, len, past?.v), batch, prefixLen + len, t);
+  const scores = tf.matMul(q, k, false, true);
+  const probs = tf.softmax(mask ? tf.add(scores, mask) : scores) as tf.Tensor3D;
+  const afterAttention: tf.Tensor2D = tf.add(h, linear(rows(tf.matMul(probs, v), batch, len, t), b.out));
+  const preActivation = linear(layerNorm(afterAttention, b.ln2, t.layerNormEps), b.fc1);
+  const out: tf.Tensor2D = tf.add(afterAttention, linear(activation(preActivation, t.hiddenAct), b.fc2));
+  return { out, acts: { q, k, v, probs, afterAttention, preActivation } };
+}
+
+function block(h: tf.Tensor2D, b: Block, t: TowerConfig, batch: number, len: number, mask?: tf.Tensor2D, past?: Past, capture?: (k: tf.Tensor2D, v: tf.Tensor2D) => void): tf.Tensor2D {
+  return blockForward(h, b, t, batch, len, mask, past, capture).out;
+}
+
+/**
+ * A block with frozen weights as one op whose gradient w.r.t. its input is written out (the
+ * chain rule through blockForward, in reverse). The prefix's keys/values are constants.
+ */
+function frozenBlock(h: tf.Tensor2D, b: Block, t: TowerConfig, batch: number, len: number, mask?: tf.Tensor2D, past?: Past): tf.Tensor2D {
+  const eps = t.layerNormEps;
+  const scale = (t.hiddenSize / t.numHeads) ** -0.5;
+  const prefixLen = past?.k.shape[0] ?? 0;
+  const f = tf.customGrad((...args) => {
+    const [x, save] = args as unknown as [tf.Tensor2D, tf.GradSaveFunc];
+    const { out, acts } = blockForward(x, b, t, batch, len, mask, past);
+    save([x, acts.q, acts.k, acts.v, acts.probs, acts.afterAttention, acts.preActivation]);
+    return {
+      value: out,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [x0, q, k, v, probs, afterAttention, preActivation] = saved as [tf.Tensor2D, tf.Tensor3D, tf.Tensor3D, tf.Tensor3D, tf.Tensor3D, tf.Tensor2D, tf.Tensor2D];
+        const d = dy as tf.Tensor2D;
+        // MLP branch: out = afterAttention + fc2(act(fc1(ln2(afterAttention)))).
+        const dPre: tf.Tensor2D = tf.mul(linearInputGrad(d, b.fc2), activationGrad(preActivation, t.hiddenAct));
+        const dAfter: tf.Tensor2D = tf.add(d, layerNormInputGrad(afterAttention, b.ln2, eps, linearInputGrad(dPre, b.fc1)));
+        // Attention branch: afterAttention = x + out(rows(probs·v)).
+        const dContext = heads(linearInputGrad(dAfter, b.out), batch, len, t);
+        const dProbs = tf.matMul(dContext, v, false, true);
+        const dScores = tf.mul(probs, tf.sub(dProbs, tf.sum(tf.mul(dProbs, probs), -1, true)));
+        const own = (full: tf.Tensor3D) => rows(tf.slice(full, [0, prefixLen, 0], [-1, len, -1]) as tf.Tensor3D, batch, len, t);
+        const dq = rows(tf.matMul(dScores, k), batch, len, t);
+        const dk = own(tf.matMul(dScores, q, true, false));
+        const dv = own(tf.matMul(probs, dContext, true, false));
+        const dA: tf.Tensor2D = tf.addN([linearInputGrad(tf.mul(dq, scale), b.q), linearInputGrad(dk, b.k), linearInputGrad(dv, b.v)]);
+        return tf.add(dAfter, layerNormInputGrad(x0, b.ln1, eps, dA));
+      },
+    };
+  });
+  return f(h) as tf.Tensor2D;
+}
+
+/** The block to run: hand-written gradients for frozen weights, autodiff for trainable ones. */
+function anyBlock(h: tf.Tensor2D, b: Block, t: TowerConfig, batch: number, len: number, mask?: tf.Tensor2D, past?: Past): tf.Tensor2D {
+  return b.fc1.wt instanceof tf.Variable ? block(h, b, t, batch, len, mask, past) : frozenBlock(h, b, t, batch, len, mask, past);
 }
 
 /**
  * The same block, but its activations are not kept for the backward pass: they are recomputed
  * there. Bounds training memory by one block's activations (about 15% slower).
  */
-function recomputedBlock(h: tf.Tensor2D, b: Block, t: TowerConfig, batch: number, len: number, mask: tf.Tensor2D, past?: { k: tf.Tensor2D; v: tf.Tensor2D }): tf.Tensor2D {
+function recomputedBlock(h: tf.Tensor2D, b: Block, t: TowerConfig, batch: number, len: number, mask: tf.Tensor2D, past?: Past): tf.Tensor2D {
   const f = tf.customGrad((...inputs) => {
     const [x, save] = inputs as unknown as [tf.Tensor2D, tf.GradSaveFunc];
     // The mask is made in the caller's tidy scope: saving it keeps it alive until the backward pass.
@@ -175,7 +259,7 @@ export function textForward(w: TextWeights, cfg: TextConfig, embeds: tf.Tensor3D
   const mask = causalMask(len, offset);
   w.blocks.forEach((b, i) => {
     const past = opts.prefix ? { k: opts.prefix.keys[i], v: opts.prefix.values[i] } : undefined;
-    h = blockByBlock(h, () => (opts.recompute ? recomputedBlock(h, b, cfg, batch, len, mask, past) : block(h, b, cfg, batch, len, mask, past)));
+    h = blockByBlock(h, () => (opts.recompute ? recomputedBlock(h, b, cfg, batch, len, mask, past) : anyBlock(h, b, cfg, batch, len, mask, past)));
   });
   // LayerNorm is per token, so pooling first and normalising the B pooled rows is exact and cheaper.
   const pooled = tf.sum(tf.mul(h.reshape([batch, len, width]), eotSelector(eot, len).expandDims(2)), 1) as tf.Tensor2D;
@@ -229,7 +313,7 @@ export function visionForward(w: VisionWeights, cfg: VisionConfig, pixels: tf.Te
   const cls = repeatAlongBatch(w.classEmbedding.reshape([1, d]), batch);
   const tokens = tf.add(tf.concat([cls, patchEmbeds], 1), w.positionEmbedding);
   let h = layerNorm(tokens.reshape([batch * len, d]) as tf.Tensor2D, w.preLn, cfg.layerNormEps);
-  for (const b of w.blocks) h = blockByBlock(h, () => block(h, b, cfg, batch, len));
+  for (const b of w.blocks) h = blockByBlock(h, () => anyBlock(h, b, cfg, batch, len));
   const clsOut = tf.slice(h.reshape([batch, len, d]), [0, 0, 0], [batch, 1, d]).reshape([batch, d]) as tf.Tensor2D;
   return linear(layerNorm(clsOut, w.postLn, cfg.layerNormEps), w.projection);
 }

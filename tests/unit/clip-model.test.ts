@@ -9,6 +9,9 @@ import { loadClip } from '../../src-main/clip/model';
 import type { ClipModel } from '../../src-main/clip/types';
 import { parseSafetensors, readSafetensorsHeader, encodeSafetensors } from '../../src-main/clip/safetensors';
 import { TINY_SPEC, writeSyntheticClip } from '../../src-main/clip/synthetic';
+import { textForward, textPrefix } from '../../src-main/clip/encoders';
+import { parseClipConfig } from '../../src-main/clip/config';
+import { buildWeights, disposeWeights } from '../../src-main/clip/weights';
 import { maxAbsDiff } from '../helpers/golden';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lamm-clip-'));
@@ -246,4 +249,45 @@ describe('exact speed-ups of the text encoder', () => {
     tf.dispose([suffix, prefixEmbeds, target]);
     prefix.dispose();
   });
+});
+
+describe('hand-written block gradients equal autodiff', () => {
+  // The same weights three ways: frozen with [out, in] copies (plain wasm), frozen without
+  // (native GEMM), and as tf.Variables, which take plain autodiff.
+  const file = path.join(goodDir, 'model.safetensors');
+  const tensors = parseSafetensors(fs.readFileSync(file), file, (n) => n.endsWith('position_ids')).tensors;
+  const baseConfig = parseClipConfig(JSON.parse(fs.readFileSync(path.join(goodDir, 'config.json'), 'utf8')));
+
+  for (const act of ['quick_gelu', 'gelu'] as const) {
+    it(`input gradients through the text tower (${act}), with and without a cached prefix`, () => {
+      const config = { ...baseConfig, text: { ...baseConfig.text, hiddenAct: act } };
+      const variants = [
+        buildWeights(tensors, config, { textInputGradients: true }),
+        buildWeights(tensors, config, { textInputGradients: false }),
+        buildWeights(tensors, config, { textInputGradients: false, trainable: true }),
+      ];
+      const ids = [[512, 60, 61, 62, 513], [512, 70, 71, 513, 513]];
+      const eot = [4, 3];
+      const embeds = tf.tidy(() => tf.gather(variants[0].text.tokenEmbedding, tf.tensor2d(ids, [2, 5], 'int32')) as unknown as tf.Tensor3D);
+      const target = tf.randomNormal([2, 16], 0, 1, 'float32', 11);
+      const gradOf = (w: (typeof variants)[number], withPrefix: boolean) => tf.tidy(() => {
+        if (!withPrefix) return tf.grad((e: tf.Tensor) => tf.sum(tf.mul(textForward(w.text, config.text, e as tf.Tensor3D, eot), target)))(embeds).dataSync();
+        const prefixEmbeds = tf.slice(embeds, [0, 0, 0], [1, 2, -1]).reshape([2, -1]) as tf.Tensor2D;
+        const prefix = textPrefix(w.text, config.text, prefixEmbeds);
+        const rest = tf.slice(embeds, [0, 2, 0], [-1, -1, -1]) as tf.Tensor3D;
+        const g = tf.grad((e: tf.Tensor) => tf.sum(tf.mul(textForward(w.text, config.text, e as tf.Tensor3D, eot.map((p) => p - 2), { prefix }), target)))(rest).dataSync();
+        tf.dispose([...prefix.keys, ...prefix.values]);
+        return g;
+      });
+      for (const withPrefix of [false, true]) {
+        const [a, b, reference] = variants.map((w) => gradOf(w, withPrefix));
+        const scale = Math.max(...Array.from(reference, Math.abs));
+        expect(scale).toBeGreaterThan(0);
+        expect(maxAbsDiff(a, reference) / scale).toBeLessThan(1e-5);
+        expect(maxAbsDiff(b, reference) / scale).toBeLessThan(1e-5);
+      }
+      tf.dispose([embeds, target]);
+      variants.forEach(disposeWeights);
+    });
+  }
 });

@@ -77,13 +77,13 @@ export function repeatAlongBatch<T extends tf.Tensor>(x: T, batch: number): tf.T
 
 /** Prepends a shared prefix's keys/values [P, D] to each row's own [B, L, D]. */
 function withPrefix(own: tf.Tensor2D, batch: number, len: number, prefix?: tf.Tensor2D): tf.Tensor3D {
-  const rows = own.reshape([batch, len, own.shape[1]]) as tf.Tensor3D;
-  if (!prefix) return rows;
+  const perRow = own.reshape([batch, len, own.shape[1]]) as tf.Tensor3D;
+  if (!prefix) return perRow;
   const shared = repeatAlongBatch(prefix, batch) as tf.Tensor3D;
-  return tf.concat([shared, rows], 1);
+  return tf.concat([shared, perRow], 1);
 }
 
-/** [B·L, D] rows ↔ per-head [B·H, L, D/H], the layout the attention products take. */
+/** [B·L, D] rows → per-head [B·H, L, D/H], the layout the attention products take; `rows` is the inverse. */
 function heads(x: tf.Tensor, batch: number, len: number, t: TowerConfig): tf.Tensor3D {
   const h = t.numHeads;
   return x.reshape([batch, len, h, t.hiddenSize / h]).transpose([0, 2, 1, 3]).reshape([batch * h, len, t.hiddenSize / h]) as tf.Tensor3D;

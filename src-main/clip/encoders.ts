@@ -10,6 +10,7 @@
 // the demo's pretraining) take plain autodiff, which also gives the weight gradients.
 import * as tf from '@tensorflow/tfjs';
 import type { TextConfig, TowerConfig, VisionConfig } from './config';
+import type { TextPassWithBackward } from './types';
 import type { Block, LayerNorm, Linear, TextWeights, VisionWeights } from './weights';
 
 /** Additive mask value for future positions; finite so fully masked rows never produce NaN. */
@@ -135,35 +136,43 @@ function block(h: tf.Tensor2D, b: Block, t: TowerConfig, batch: number, len: num
 }
 
 /**
- * A block with frozen weights as one op whose gradient w.r.t. its input is written out (the
- * chain rule through blockForward, in reverse). The prefix's keys/values are constants.
+ * dL/dx of a frozen block given dL/d(out) and what its forward pass kept: the chain rule
+ * through blockForward, in reverse. The prefix's keys/values are constants.
  */
-function frozenBlock(h: tf.Tensor2D, b: Block, t: TowerConfig, batch: number, len: number, mask?: tf.Tensor2D, past?: Past): tf.Tensor2D {
+function blockBackward(b: Block, t: TowerConfig, batch: number, len: number, x: tf.Tensor2D, acts: BlockActivations, dy: tf.Tensor2D): tf.Tensor2D {
   const eps = t.layerNormEps;
   const scale = (t.hiddenSize / t.numHeads) ** -0.5;
-  const prefixLen = past?.k.shape[0] ?? 0;
+  const prefixLen = acts.k.shape[1] - len;
+  const { q, k, v, probs, afterAttention, preActivation } = acts;
+  // MLP branch: out = afterAttention + fc2(act(fc1(ln2(afterAttention)))).
+  const dPre: tf.Tensor2D = tf.mul(linearInputGrad(dy, b.fc2), activationGrad(preActivation, t.hiddenAct));
+  const dAfter: tf.Tensor2D = tf.add(dy, layerNormInputGrad(afterAttention, b.ln2, eps, linearInputGrad(dPre, b.fc1)));
+  // Attention branch: afterAttention = x + out(rows(probs·v)).
+  const dContext = heads(linearInputGrad(dAfter, b.out), batch, len, t);
+  const dProbs = tf.matMul(dContext, v, false, true);
+  const dScores = tf.mul(probs, tf.sub(dProbs, tf.sum(tf.mul(dProbs, probs), -1, true)));
+  const own = (full: tf.Tensor3D) => rows(tf.slice(full, [0, prefixLen, 0], [-1, len, -1]) as tf.Tensor3D, batch, len, t);
+  const dq = rows(tf.matMul(dScores, k), batch, len, t);
+  const dk = own(tf.matMul(dScores, q, true, false));
+  const dv = own(tf.matMul(probs, dContext, true, false));
+  const dA: tf.Tensor2D = tf.addN([linearInputGrad(tf.mul(dq, scale), b.q), linearInputGrad(dk, b.k), linearInputGrad(dv, b.v)]);
+  return tf.add(dAfter, layerNormInputGrad(x, b.ln1, eps, dA));
+}
+
+const ACTIVATION_NAMES = ['q', 'k', 'v', 'probs', 'afterAttention', 'preActivation'] as const;
+
+/** A block with frozen weights as one op whose gradient w.r.t. its input is blockBackward. */
+function frozenBlock(h: tf.Tensor2D, b: Block, t: TowerConfig, batch: number, len: number, mask?: tf.Tensor2D, past?: Past): tf.Tensor2D {
   const f = tf.customGrad((...args) => {
     const [x, save] = args as unknown as [tf.Tensor2D, tf.GradSaveFunc];
     const { out, acts } = blockForward(x, b, t, batch, len, mask, past);
-    save([x, acts.q, acts.k, acts.v, acts.probs, acts.afterAttention, acts.preActivation]);
+    save([x, ...ACTIVATION_NAMES.map((n) => acts[n])]);
     return {
       value: out,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [x0, q, k, v, probs, afterAttention, preActivation] = saved as [tf.Tensor2D, tf.Tensor3D, tf.Tensor3D, tf.Tensor3D, tf.Tensor3D, tf.Tensor2D, tf.Tensor2D];
-        const d = dy as tf.Tensor2D;
-        // MLP branch: out = afterAttention + fc2(act(fc1(ln2(afterAttention)))).
-        const dPre: tf.Tensor2D = tf.mul(linearInputGrad(d, b.fc2), activationGrad(preActivation, t.hiddenAct));
-        const dAfter: tf.Tensor2D = tf.add(d, layerNormInputGrad(afterAttention, b.ln2, eps, linearInputGrad(dPre, b.fc1)));
-        // Attention branch: afterAttention = x + out(rows(probs·v)).
-        const dContext = heads(linearInputGrad(dAfter, b.out), batch, len, t);
-        const dProbs = tf.matMul(dContext, v, false, true);
-        const dScores = tf.mul(probs, tf.sub(dProbs, tf.sum(tf.mul(dProbs, probs), -1, true)));
-        const own = (full: tf.Tensor3D) => rows(tf.slice(full, [0, prefixLen, 0], [-1, len, -1]) as tf.Tensor3D, batch, len, t);
-        const dq = rows(tf.matMul(dScores, k), batch, len, t);
-        const dk = own(tf.matMul(dScores, q, true, false));
-        const dv = own(tf.matMul(probs, dContext, true, false));
-        const dA: tf.Tensor2D = tf.addN([linearInputGrad(tf.mul(dq, scale), b.q), linearInputGrad(dk, b.k), linearInputGrad(dv, b.v)]);
-        return tf.add(dAfter, layerNormInputGrad(x0, b.ln1, eps, dA));
+        const [x0, ...kept] = saved;
+        const acts = Object.fromEntries(ACTIVATION_NAMES.map((n, i) => [n, kept[i]])) as unknown as BlockActivations;
+        return blockBackward(b, t, batch, len, x0 as tf.Tensor2D, acts, dy as tf.Tensor2D);
       },
     };
   });
@@ -264,6 +273,72 @@ export function textForward(w: TextWeights, cfg: TextConfig, embeds: tf.Tensor3D
   // LayerNorm is per token, so pooling first and normalising the B pooled rows is exact and cheaper.
   const pooled = tf.sum(tf.mul(h.reshape([batch, len, width]), eotSelector(eot, len).expandDims(2)), 1) as tf.Tensor2D;
   return linear(layerNorm(pooled, w.finalLn, cfg.layerNormEps), w.projection);
+}
+
+/** An activation kept for a later backward pass: as a tensor in the wasm heap, or copied out to JS memory. */
+type Kept = tf.Tensor | { shape: number[]; data: Float32Array };
+const keepActivation = (t: tf.Tensor, inHeap: boolean): Kept => (inHeap ? tf.keep(t.clone()) : { shape: t.shape, data: t.dataSync() as Float32Array });
+const useActivation = (k: Kept): tf.Tensor => (k instanceof tf.Tensor ? k : tf.tensor(k.data, k.shape, 'float32'));
+const releaseActivation = (k: Kept) => {
+  if (k instanceof tf.Tensor) k.dispose();
+};
+
+/** Activations above this many bytes are kept in JS memory: the wasm heap (4 GB, weights included) would not hold them. */
+export const KEEP_IN_HEAP_MAX_BYTES = 1.5e9;
+
+/**
+ * textForward without a gradient tape, keeping each block's activations for a backward pass
+ * run later: in the wasm heap when they fit, else in JS memory (outside its 4 GB). A training step that must encode its
+ * prompts in chunks (the tape of all of them would not fit the heap) then needs one forward
+ * pass instead of two: features of every chunk first, then each chunk's backward from what
+ * was kept. Same result as differentiating textForward (both go through blockBackward).
+ */
+export function textForwardKeeping(w: TextWeights, cfg: TextConfig, embeds: tf.Tensor3D, eot: number[], opts: Pick<TextForwardOptions, 'prefix'> & { keepInHeapMaxBytes?: number } = {}): TextPassWithBackward {
+  if (w.blocks.some((b) => b.fc1.wt instanceof tf.Variable)) throw new Error('textForwardKeeping needs frozen weights');
+  const [batch, len, width] = embeds.shape;
+  const offset = opts.prefix?.length ?? 0;
+  // Per block: x, q, afterAttention (1 each), k and v (prefix included), preActivation (4 widths), in float32.
+  const keptBytes = 4 * w.blocks.length * batch * width * (7 * len + 2 * (offset + len));
+  const inHeap = keptBytes <= (opts.keepInHeapMaxBytes ?? KEEP_IN_HEAP_MAX_BYTES);
+  const kept: { x: Kept; acts: Record<(typeof ACTIVATION_NAMES)[number], Kept> }[] = [];
+  let pooled!: Kept;
+  const features = tf.tidy(() => {
+    const positions = tf.slice(w.positionEmbedding, [offset, 0], [len, width]);
+    let h = tf.add(embeds, positions).reshape([batch * len, width]) as tf.Tensor2D;
+    const mask = causalMask(len, offset);
+    w.blocks.forEach((b, i) => {
+      const past = opts.prefix ? { k: opts.prefix.keys[i], v: opts.prefix.values[i] } : undefined;
+      h = blockByBlock(h, () => {
+        const { out, acts } = blockForward(h, b, cfg, batch, len, mask, past);
+        kept.push({ x: keepActivation(h, inHeap), acts: Object.fromEntries(ACTIVATION_NAMES.map((n) => [n, keepActivation(acts[n], inHeap)])) as Record<(typeof ACTIVATION_NAMES)[number], Kept> });
+        return out;
+      });
+    });
+    const p = tf.sum(tf.mul(h.reshape([batch, len, width]), eotSelector(eot, len).expandDims(2)), 1) as tf.Tensor2D;
+    pooled = keepActivation(p, inHeap);
+    return linear(layerNorm(p, w.finalLn, cfg.layerNormEps), w.projection);
+  });
+  let used = false;
+  return {
+    features,
+    backward(dFeatures) {
+      if (used) throw new Error('this text pass has already run its backward pass');
+      used = true;
+      return tf.tidy(() => {
+        const dPooled = layerNormInputGrad(useActivation(pooled) as tf.Tensor2D, w.finalLn, cfg.layerNormEps, linearInputGrad(dFeatures, w.projection));
+        releaseActivation(pooled);
+        let dh = tf.mul(eotSelector(eot, len).expandDims(2), dPooled.expandDims(1)).reshape([batch * len, width]) as tf.Tensor2D;
+        for (let i = w.blocks.length - 1; i >= 0; i--) {
+          const { x, acts } = kept.pop()!;
+          const prev = dh;
+          dh = tf.tidy(() => blockBackward(w.blocks[i], cfg, batch, len, useActivation(x) as tf.Tensor2D, Object.fromEntries(ACTIVATION_NAMES.map((n) => [n, useActivation(acts[n])])) as unknown as BlockActivations, prev));
+          prev.dispose();
+          [x, ...Object.values(acts)].forEach(releaseActivation);
+        }
+        return dh.reshape([batch, len, width]) as tf.Tensor3D;
+      });
+    },
+  };
 }
 
 /**

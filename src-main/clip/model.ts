@@ -6,7 +6,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend';
 import { parseClipConfig, parsePreprocessConfig, readJsonFile, type ClipConfig } from './config';
-import { textForward, textPrefix, visionForward } from './encoders';
+import { textForward, textForwardKeeping, textPrefix, visionForward } from './encoders';
 import { parseSafetensors } from './safetensors';
 import { ClipTokenizer } from './tokenizer';
 import type { ClipModel } from './types';
@@ -94,6 +94,10 @@ export function createClipModel(parts: Parts): ClipModel {
     encodeTextEmbeddings(embeds, eot, opts = {}) {
       alive();
       return tf.tidy(() => textForward(weights.text, config.text, embeds, eot, opts));
+    },
+    encodeTextEmbeddingsKeeping(embeds, eot, opts = {}) {
+      alive();
+      return textForwardKeeping(weights.text, config.text, embeds, eot, opts);
     },
     textPrefix(prefixEmbeds) {
       alive();

@@ -17,6 +17,12 @@ export interface TextEncodeOptions {
   recompute?: boolean;
 }
 
+/** A text pass whose backward pass runs later, once (see encodeTextEmbeddingsKeeping). */
+export interface TextPassWithBackward {
+  features: tf.Tensor2D;
+  backward(dFeatures: tf.Tensor2D): tf.Tensor3D;
+}
+
 export interface ClipModel {
   /** The Hugging Face folder it was loaded from. */
   readonly folder: string;
@@ -38,6 +44,11 @@ export interface ClipModel {
    * follows that shared prefix (exact under the causal mask, and most of the work saved).
    */
   encodeTextEmbeddings(embeds: tf.Tensor3D, eot: number[], opts?: TextEncodeOptions): tf.Tensor2D;
+  /**
+   * encodeTextEmbeddings without a gradient tape, keeping what its own backward pass needs in
+   * JS memory: `backward(dL/dfeatures)` later gives dL/dembeds. For steps too large for one taped pass.
+   */
+  encodeTextEmbeddingsKeeping(embeds: tf.Tensor3D, eot: number[], opts?: Pick<TextEncodeOptions, 'prefix'>): TextPassWithBackward;
   /** Runs token embeddings [P, width] that begin every prompt (e.g. "[SOT] a photo of a") once, keeping each layer's keys/values. */
   textPrefix(prefixEmbeds: tf.Tensor2D): TextPrefix;
   /** Projected, unnormalised image features [B, P] from preprocessed pixels [B, H, W, 3]. */

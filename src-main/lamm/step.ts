@@ -1,16 +1,18 @@
 // The loss and its gradients for one training step. All classes' prompts go through the text
-// encoder, but a backward pass keeps every layer's activations for every token, and the wasm
-// heap (4 GiB) overflows from about 1,600 tokens per step. Above `tokensPerPass` the step is
-// therefore computed exactly in pieces: (1) text features of all classes without a tape,
-// (2) the loss and dL/dt, (3) per chunk of classes, the vector-Jacobian product
-// dL/dt_chunk · ∂t_chunk/∂(E_chunk, context) with the chunk's forward recomputed. The result
-// equals the single-pass gradient up to float summation order, for about one extra forward pass.
+// encoder, but a taped pass keeps every layer's activations for every token, and the wasm heap
+// (4 GiB) cannot hold them for thousands of prompt tokens. Above `tokensPerPass` the step is
+// therefore computed exactly in pieces: (1) text features of every chunk of classes without a
+// tape, each chunk keeping its activations in JS memory, (2) the loss and dL/dt, (3) per chunk,
+// its backward pass from dL/dt_chunk to E_chunk and the context. The result equals the
+// single-pass gradient up to float summation order, with no extra forward pass.
 import * as tf from '@tensorflow/tfjs';
 import type { LossResult } from './loss';
 import type { PromptEncoder } from './text';
 
-/** Prompt tokens per taped text pass; chunks are sized to stay under it. */
+/** Prompt tokens up to which a step is one taped text pass (its tape must fit the wasm heap). */
 export const TOKENS_PER_PASS = 1024;
+/** Prompt tokens per chunk of a larger step (bounds the transient memory of one chunk's passes). */
+export const TOKENS_PER_CHUNK = 8192;
 
 export interface StepInputs {
   encoder: PromptEncoder;
@@ -35,12 +37,11 @@ function keepTerms(r: LossResult): { terms: tf.Tensor1D; predicted: tf.Tensor1D 
   return { terms: tf.keep(tf.stack([r.total, r.ce, r.wc, r.cos, r.kd]) as tf.Tensor1D), predicted: tf.keep(tf.argMax(r.logits, 1) as tf.Tensor1D) };
 }
 
-export function lossAndGradients(x: StepInputs, tokensPerPass = TOKENS_PER_PASS): StepResult {
+export function lossAndGradients(x: StepInputs, tokensPerPass = TOKENS_PER_PASS, tokensPerChunk = TOKENS_PER_CHUNK): StepResult {
   const { encoder, labels, context } = x;
   const params = [labels, context].filter((v) => v !== null) as tf.Variable[];
   const perClass = encoder.tokensPerClass(context ?? undefined);
-  const chunk = Math.max(1, Math.floor(tokensPerPass / perClass));
-  if (encoder.classes <= chunk) {
+  if (encoder.classes * perClass <= tokensPerPass) {
     let kept!: { terms: tf.Tensor1D; predicted: tf.Tensor1D };
     const { value, grads } = tf.variableGrads(() => {
       const r = x.loss(encoder.encode(labels ?? undefined, context ?? undefined), labels);
@@ -51,12 +52,20 @@ export function lossAndGradients(x: StepInputs, tokensPerPass = TOKENS_PER_PASS)
     return { grads, ...kept };
   }
 
+  const chunk = Math.max(1, Math.floor(tokensPerChunk / perClass));
   const ranges: [number, number][] = [];
   for (let s = 0; s < encoder.classes; s += chunk) ranges.push([s, Math.min(encoder.classes, s + chunk)]);
-  const slice = (t: tf.Tensor3D, [s, e]: [number, number]) => tf.slice(t, [s, 0, 0], [e - s, -1, -1]);
+  const slice = (t: tf.Tensor3D, [s, e]: [number, number]) => tf.slice(t, [s, 0, 0], [e - s, -1, -1]) as tf.Tensor3D;
 
-  // (1) Features of all classes, no tape.
-  const text = tf.tidy(() => tf.concat(ranges.map((r) => encoder.encode(labels ? slice(labels, r) : undefined, context ?? undefined, r[0], r[1])), 0) as tf.Tensor2D);
+  // (1) Features of every chunk, no tape; each chunk keeps its activations for its backward pass.
+  const passes = ranges.map((r) => {
+    const part = labels ? slice(labels, r) : undefined;
+    const pass = encoder.encodeKeeping(part, context ?? undefined, r[0], r[1]);
+    part?.dispose();
+    return pass;
+  });
+  const text = tf.concat(passes.map((p) => p.features), 0) as tf.Tensor2D;
+  tf.dispose(passes.map((p) => p.features));
   // (2) The loss, dL/dt, and the direct dL/dE of the wc term.
   let kept!: { terms: tf.Tensor1D; predicted: tf.Tensor1D };
   const lossOf = (t: tf.Tensor, e?: tf.Tensor) => {
@@ -69,32 +78,24 @@ export function lossAndGradients(x: StepInputs, tokensPerPass = TOKENS_PER_PASS)
   text.dispose();
   const [dText, dLabelsDirect] = outer;
 
-  // (3) Per chunk: recompute its forward on a tape and pull dL/dt back to E_chunk and the context.
+  // (3) Per chunk: its backward pass from dL/dt_chunk, to E_chunk and the context.
   const labelParts: tf.Tensor[] = [];
   let dContext: tf.Tensor | null = null;
-  for (const r of ranges) {
-    const inputs: tf.Tensor[] = [];
-    if (labels) inputs.push(slice(labels, r));
-    if (context) inputs.push(context);
-    const upstream = tf.slice(dText, [r[0], 0], [r[1] - r[0], -1]);
-    const g = tf.grads((...xs: tf.Tensor[]) => {
-      const e = labels ? (xs[0] as tf.Tensor3D) : undefined;
-      const c = context ? (xs[labels ? 1 : 0] as tf.Tensor2D) : undefined;
-      return tf.sum(tf.mul(encoder.encode(e, c, r[0], r[1]), upstream));
-    })(inputs);
-    tf.dispose([upstream, ...(labels ? [inputs[0]] : [])]);
-    if (labels) labelParts.push(g[0]);
-    if (context) {
-      const gc = g[labels ? 1 : 0];
-      if (dContext) {
-        const sum: tf.Tensor = tf.add(dContext, gc);
-        tf.dispose([dContext, gc]);
-        dContext = sum;
-      } else {
-        dContext = gc;
-      }
+  passes.forEach((pass, i) => {
+    const r = ranges[i];
+    const upstream = tf.slice(dText, [r[0], 0], [r[1] - r[0], -1]) as tf.Tensor2D;
+    const g = pass.backward(upstream);
+    upstream.dispose();
+    if (labels) labelParts.push(g.labels);
+    else g.labels.dispose();
+    if (context && g.context) {
+      const sum: tf.Tensor = dContext ? tf.add(dContext, g.context) : g.context;
+      if (dContext) tf.dispose([dContext, g.context]);
+      dContext = sum;
+    } else {
+      g.context?.dispose();
     }
-  }
+  });
   dText.dispose();
   const grads: tf.NamedTensorMap = {};
   if (labels) {

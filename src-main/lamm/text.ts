@@ -69,27 +69,57 @@ export class PromptEncoder {
     return this.prefix;
   }
 
+  /** The text encoder's input for classes start..end−1: token embeddings, EOT positions, and the cached prefix when there is one. */
+  private inputs(labels: tf.Tensor3D | undefined, context: tf.Tensor2D, start: number, end: number): { embeds: tf.Tensor3D; eot: number[]; prefix?: TextPrefix } {
+    const prefix = this.usesPrefix(context) ? this.templatePrefix() : undefined;
+    const c = end - start;
+    const rows = <T extends tf.Tensor>(t: T) => (start === 0 && end === this.classes ? t : (tf.slice(t, start, c) as T));
+    const tail = [labels ?? rows(this.initialLabels), rows(this.rest)];
+    const eot = this.setup.eot.slice(start, end);
+    if (prefix) return { embeds: tf.concat(tail, 1) as tf.Tensor3D, eot: eot.map((e) => e - this.setup.labelStart), prefix };
+    const head = tf.concat([this.sot, context.expandDims(0) as tf.Tensor3D], 1);
+    return { embeds: tf.concat([repeatAlongBatch(head.squeeze([0]), c), ...tail], 1) as tf.Tensor3D, eot };
+  }
+
   /**
    * Projected, unnormalised text features [end−start, P] of classes start..end−1, with their
    * label tokens `labels` [end−start, minLen, D] and the template context `context` [n, D].
    * Defaults: all classes, E0, the template's own words.
    */
   encode(labels?: tf.Tensor3D, context: tf.Tensor2D = this.initialContext, start = 0, end = this.classes): tf.Tensor2D {
-    const prefix = this.usesPrefix(context) ? this.templatePrefix() : undefined;
     return tf.tidy(() => {
-      const c = end - start;
-      const width = this.initialLabels.shape[2];
-      const rows = <T extends tf.Tensor>(t: T) => (start === 0 && end === this.classes ? t : (tf.slice(t, start, c) as T));
-      const tail = [labels ?? rows(this.initialLabels), rows(this.rest)];
-      const eot = this.setup.eot.slice(start, end);
-      if (prefix) {
-        const shift = this.setup.labelStart;
-        return this.model.encodeTextEmbeddings(tf.concat(tail, 1) as tf.Tensor3D, eot.map((e) => e - shift), { prefix });
-      }
-      const head = tf.concat([this.sot, context.expandDims(0) as tf.Tensor3D], 1);
-      const embeds = tf.concat([repeatAlongBatch(head.squeeze([0]), c), ...tail], 1);
-      return this.model.encodeTextEmbeddings(embeds.reshape([c, -1, width]) as tf.Tensor3D, eot);
+      const { embeds, eot, prefix } = this.inputs(labels, context, start, end);
+      return this.model.encodeTextEmbeddings(embeds, eot, { prefix });
     });
+  }
+
+  /**
+   * encode() without a gradient tape, for a step computed in chunks: `backward(dL/dfeatures)`
+   * later gives dL/dlabels [end−start, minLen, D] and dL/dcontext [n, D] (null when the context
+   * is the template's frozen words), from activations kept outside the wasm heap.
+   */
+  encodeKeeping(labels?: tf.Tensor3D, context: tf.Tensor2D = this.initialContext, start = 0, end = this.classes): { features: tf.Tensor2D; backward(dFeatures: tf.Tensor2D): { labels: tf.Tensor3D; context: tf.Tensor2D | null } } {
+    let eot: number[] = [];
+    let prefix: TextPrefix | undefined;
+    const embeds = tf.tidy(() => {
+      const input = this.inputs(labels, context, start, end);
+      ({ eot, prefix } = input);
+      return input.embeds;
+    });
+    const pass = this.model.encodeTextEmbeddingsKeeping(embeds, eot, { prefix });
+    embeds.dispose();
+    const { labelStart, minLen } = this.setup;
+    return {
+      features: pass.features,
+      backward: (dFeatures) => {
+        const dEmbeds = pass.backward(dFeatures);
+        const dLabels = tf.slice(dEmbeds, [0, prefix ? 0 : labelStart, 0], [-1, minLen, -1]) as tf.Tensor3D;
+        // The context sits after SOT in every row: its gradient is the sum over the rows.
+        const dContext = prefix ? null : tf.tidy(() => tf.sum(tf.slice(dEmbeds, [0, 1, 0], [-1, labelStart - 1, -1]), 0) as tf.Tensor2D);
+        dEmbeds.dispose();
+        return { labels: dLabels, context: dContext };
+      },
+    };
   }
 
   dispose(): void {

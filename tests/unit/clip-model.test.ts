@@ -9,7 +9,7 @@ import { loadClip } from '../../src-main/clip/model';
 import type { ClipModel } from '../../src-main/clip/types';
 import { parseSafetensors, readSafetensorsHeader, encodeSafetensors } from '../../src-main/clip/safetensors';
 import { TINY_SPEC, writeSyntheticClip } from '../../src-main/clip/synthetic';
-import { textForward, textPrefix } from '../../src-main/clip/encoders';
+import { textForward, textForwardKeeping, textPrefix } from '../../src-main/clip/encoders';
 import { parseClipConfig } from '../../src-main/clip/config';
 import { buildWeights, disposeWeights } from '../../src-main/clip/weights';
 import { maxAbsDiff } from '../helpers/golden';
@@ -290,4 +290,32 @@ describe('hand-written block gradients equal autodiff', () => {
       variants.forEach(disposeWeights);
     });
   }
+});
+
+describe('a text pass that runs its backward pass later', () => {
+  it('gives the taped gradient, keeping activations in the wasm heap or in JS memory, and frees them', () => {
+    const file = path.join(goodDir, 'model.safetensors');
+    const tensors = parseSafetensors(fs.readFileSync(file), file, (n) => n.endsWith('position_ids')).tensors;
+    const config = parseClipConfig(JSON.parse(fs.readFileSync(path.join(goodDir, 'config.json'), 'utf8')));
+    const w = buildWeights(tensors, config, { textInputGradients: false });
+    const ids = [[512, 60, 61, 62, 513], [512, 70, 71, 513, 513], [512, 80, 513, 513, 513]];
+    const eot = [4, 3, 2];
+    const embeds = tf.tidy(() => tf.gather(w.text.tokenEmbedding, tf.tensor2d(ids, [3, 5], 'int32')) as unknown as tf.Tensor3D);
+    const target = tf.randomNormal([3, 16], 0, 1, 'float32', 5) as tf.Tensor2D;
+    const reference = tf.tidy(() => tf.grad((e: tf.Tensor) => tf.sum(tf.mul(textForward(w.text, config.text, e as tf.Tensor3D, eot), target)))(embeds).dataSync());
+    const taped = tf.tidy(() => textForward(w.text, config.text, embeds, eot).dataSync());
+    const before = tf.memory().numTensors;
+    for (const keepInHeapMaxBytes of [Infinity, 0]) {
+      const pass = textForwardKeeping(w.text, config.text, embeds, eot, { keepInHeapMaxBytes });
+      expect(maxAbsDiff(pass.features.dataSync(), taped)).toBeLessThan(1e-6);
+      const grad = pass.backward(target);
+      const scale = Math.max(...Array.from(reference, Math.abs));
+      expect(maxAbsDiff(grad.dataSync(), reference) / scale).toBeLessThan(1e-5);
+      expect(() => pass.backward(target)).toThrow(/already/);
+      tf.dispose([pass.features, grad]);
+      expect(tf.memory().numTensors).toBe(before);
+    }
+    tf.dispose([embeds, target]);
+    disposeWeights(w);
+  });
 });

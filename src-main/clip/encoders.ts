@@ -185,38 +185,6 @@ function anyBlock(h: tf.Tensor2D, b: Block, t: TowerConfig, batch: number, len: 
 }
 
 /**
- * The same block, but its activations are not kept for the backward pass: they are recomputed
- * there. Bounds training memory by one block's activations (about 15% slower).
- */
-function recomputedBlock(h: tf.Tensor2D, b: Block, t: TowerConfig, batch: number, len: number, mask: tf.Tensor2D, past?: Past): tf.Tensor2D {
-  const f = tf.customGrad((...inputs) => {
-    const [x, save] = inputs as unknown as [tf.Tensor2D, tf.GradSaveFunc];
-    // The mask is made in the caller's tidy scope: saving it keeps it alive until the backward pass.
-    save([x, mask]);
-    return {
-      value: block(x, b, t, batch, len, mask, past),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => nestedGrad((y) => block(y as tf.Tensor2D, b, t, batch, len, saved[1] as tf.Tensor2D, past), saved[0], dy),
-    };
-  });
-  return f(h) as tf.Tensor2D;
-}
-
-/**
- * dy·∂f/∂x computed during another gradient's backward pass. tfjs (4.22) keeps one active
- * tape and drops it when a top-level gradient ends, which an inner tf.grad would do to the
- * outer one mid-backprop; so the outer tape is set aside and restored around the inner call.
- */
-function nestedGrad(f: (x: tf.Tensor) => tf.Tensor, x: tf.Tensor, dy: tf.Tensor): tf.Tensor {
-  const state = (tf.engine() as unknown as { state: { activeTape: unknown } }).state;
-  const outerTape = state.activeTape;
-  try {
-    return tf.grad(f)(x, dy);
-  } finally {
-    state.activeTape = outerTape;
-  }
-}
-
-/**
  * Runs one block in its own scope and frees its input, so a forward pass holds one block's
  * intermediates at a time instead of every layer's until the caller's tidy ends (at 1000
  * prompts that is the difference between ~0.3 and >4 GB of wasm heap). Under a gradient tape
@@ -249,8 +217,6 @@ export function eotSelector(eot: number[], len: number): tf.Tensor2D {
 export interface TextForwardOptions {
   /** Keys/values of a prefix every row shares (from textPrefix); `embeds` then holds only what follows it. */
   prefix?: PrefixKV & { length: number };
-  /** Recompute block activations in the backward pass instead of keeping them (bounds memory). */
-  recompute?: boolean;
 }
 
 /**
@@ -268,7 +234,7 @@ export function textForward(w: TextWeights, cfg: TextConfig, embeds: tf.Tensor3D
   const mask = causalMask(len, offset);
   w.blocks.forEach((b, i) => {
     const past = opts.prefix ? { k: opts.prefix.keys[i], v: opts.prefix.values[i] } : undefined;
-    h = blockByBlock(h, () => (opts.recompute ? recomputedBlock(h, b, cfg, batch, len, mask, past) : anyBlock(h, b, cfg, batch, len, mask, past)));
+    h = blockByBlock(h, () => anyBlock(h, b, cfg, batch, len, mask, past));
   });
   // LayerNorm is per token, so pooling first and normalising the B pooled rows is exact and cheaper.
   const pooled = tf.sum(tf.mul(h.reshape([batch, len, width]), eotSelector(eot, len).expandDims(2)), 1) as tf.Tensor2D;

@@ -13,8 +13,6 @@ export interface TextPrefix {
 
 export interface TextEncodeOptions {
   prefix?: TextPrefix;
-  /** Recompute each block's activations in the backward pass: memory of one block instead of all (about 15% slower). */
-  recompute?: boolean;
 }
 
 /** A text pass whose backward pass runs later, once (see encodeTextEmbeddingsKeeping). */

@@ -223,7 +223,7 @@ describe('exact speed-ups of the text encoder', () => {
     return out;
   }
 
-  it('prefix keys/values and recomputation give the same features, loss and gradients (1e-5)', async () => {
+  it('prefix keys/values give the same features, loss and gradients (1e-5)', async () => {
     const suffix = embedRows(suffixesWithEot);
     const prefixEmbeds = tf.tidy(() => tf.gather(model.tokenEmbedding, tf.tensor1d(prefixIds, 'int32')) as tf.Tensor2D);
     const target = tf.randomNormal([3, 16], 0, 1, 'float32', 3);
@@ -237,7 +237,6 @@ describe('exact speed-ups of the text encoder', () => {
     const variants = [
       await featuresAndGrad((s) => model.encodeTextEmbeddings(s, eotInSuffix, { prefix }), suffix, target),
       await featuresAndGrad((s) => full(s).clone(), suffix, target),
-      await featuresAndGrad((s) => model.encodeTextEmbeddings(s, eotInSuffix, { prefix, recompute: true }), suffix, target),
     ];
     expect(tf.memory().numTensors).toBe(before);
     for (const v of variants) {

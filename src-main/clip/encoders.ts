@@ -225,20 +225,29 @@ export interface TextForwardOptions {
  * row's EOT gives the same result as 77, and a prefix shared by all rows can be computed once.
  */
 export function textForward(w: TextWeights, cfg: TextConfig, embeds: tf.Tensor3D, eot: number[], opts: TextForwardOptions = {}): tf.Tensor2D {
+  const [batch, len] = embeds.shape;
+  return textTower(w, cfg, embeds, eot, opts.prefix, (h, b, mask, past) => anyBlock(h, b, cfg, batch, len, mask, past)).features;
+}
+
+/**
+ * The text tower around its blocks: position embeddings, the blocks (each run by `runBlock`,
+ * one at a time), EOT pooling, final LayerNorm and projection.
+ */
+function textTower(w: TextWeights, cfg: TextConfig, embeds: tf.Tensor3D, eot: number[], prefix: (PrefixKV & { length: number }) | undefined, runBlock: (h: tf.Tensor2D, b: Block, mask: tf.Tensor2D, past?: Past) => tf.Tensor2D): { features: tf.Tensor2D; pooled: tf.Tensor2D } {
   const [batch, len, width] = embeds.shape;
-  const offset = opts.prefix?.length ?? 0;
+  const offset = prefix?.length ?? 0;
   if (offset + len > cfg.maxPositions) throw new Error(`text of ${offset + len} tokens exceeds the model's ${cfg.maxPositions} positions`);
   if (eot.length !== batch) throw new Error(`expected ${batch} EOT positions, got ${eot.length}`);
   const positions = tf.slice(w.positionEmbedding, [offset, 0], [len, width]);
   let h = tf.add(embeds, positions).reshape([batch * len, width]) as tf.Tensor2D;
   const mask = causalMask(len, offset);
   w.blocks.forEach((b, i) => {
-    const past = opts.prefix ? { k: opts.prefix.keys[i], v: opts.prefix.values[i] } : undefined;
-    h = blockByBlock(h, () => anyBlock(h, b, cfg, batch, len, mask, past));
+    const past = prefix ? { k: prefix.keys[i], v: prefix.values[i] } : undefined;
+    h = blockByBlock(h, () => runBlock(h, b, mask, past));
   });
   // LayerNorm is per token, so pooling first and normalising the B pooled rows is exact and cheaper.
   const pooled = tf.sum(tf.mul(h.reshape([batch, len, width]), eotSelector(eot, len).expandDims(2)), 1) as tf.Tensor2D;
-  return linear(layerNorm(pooled, w.finalLn, cfg.layerNormEps), w.projection);
+  return { features: linear(layerNorm(pooled, w.finalLn, cfg.layerNormEps), w.projection), pooled };
 }
 
 /** An activation kept for a later backward pass: as a tensor in the wasm heap, or copied out to JS memory. */
@@ -269,20 +278,13 @@ export function textForwardKeeping(w: TextWeights, cfg: TextConfig, embeds: tf.T
   const kept: { x: Kept; acts: Record<(typeof ACTIVATION_NAMES)[number], Kept> }[] = [];
   let pooled!: Kept;
   const features = tf.tidy(() => {
-    const positions = tf.slice(w.positionEmbedding, [offset, 0], [len, width]);
-    let h = tf.add(embeds, positions).reshape([batch * len, width]) as tf.Tensor2D;
-    const mask = causalMask(len, offset);
-    w.blocks.forEach((b, i) => {
-      const past = opts.prefix ? { k: opts.prefix.keys[i], v: opts.prefix.values[i] } : undefined;
-      h = blockByBlock(h, () => {
-        const { out, acts } = blockForward(h, b, cfg, batch, len, mask, past);
-        kept.push({ x: keepActivation(h, inHeap), acts: Object.fromEntries(ACTIVATION_NAMES.map((n) => [n, keepActivation(acts[n], inHeap)])) as Record<(typeof ACTIVATION_NAMES)[number], Kept> });
-        return out;
-      });
+    const tower = textTower(w, cfg, embeds, eot, opts.prefix, (h, b, mask, past) => {
+      const { out, acts } = blockForward(h, b, cfg, batch, len, mask, past);
+      kept.push({ x: keepActivation(h, inHeap), acts: Object.fromEntries(ACTIVATION_NAMES.map((n) => [n, keepActivation(acts[n], inHeap)])) as Record<(typeof ACTIVATION_NAMES)[number], Kept> });
+      return out;
     });
-    const p = tf.sum(tf.mul(h.reshape([batch, len, width]), eotSelector(eot, len).expandDims(2)), 1) as tf.Tensor2D;
-    pooled = keepActivation(p, inHeap);
-    return linear(layerNorm(p, w.finalLn, cfg.layerNormEps), w.projection);
+    pooled = keepActivation(tower.pooled, inHeap);
+    return tower.features;
   });
   let used = false;
   return {

@@ -1,7 +1,7 @@
 // What every engine command does first: start the backend and say which one (stderr), and for
 // commands given an image folder, import it and report what was skipped.
 import { describeBackend, initBackend, type BackendInfo } from '../backend';
-import { importFolder } from '../data/import';
+import { importFolder, type ImportSummary } from '../data/import';
 import type { ProjectStore } from '../data/store';
 import type { JobContext } from '../jobs/context';
 
@@ -11,7 +11,7 @@ export async function startBackend(): Promise<BackendInfo> {
   return backend;
 }
 
-export async function importForCommand(store: ProjectStore, dataDir: string, ctx: JobContext): Promise<Awaited<ReturnType<typeof importFolder>>> {
+export async function importForCommand(store: ProjectStore, dataDir: string, ctx: JobContext): Promise<ImportSummary> {
   const imported = await importFolder(store, dataDir, {}, ctx);
   process.stderr.write(`imported ${imported.images} images in ${imported.classes} classes (${imported.layout})\n`);
   for (const s of imported.skipped) process.stderr.write(`skipped ${s.path}: ${s.reason}\n`);

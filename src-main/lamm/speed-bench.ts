@@ -93,8 +93,9 @@ export async function benchTrain(opts: TrainBenchOptions): Promise<TrainBenchRes
     await trainPrompts(model, setup, config, {
       labels,
       batchFeatures: (samples) => tf.tidy(() => {
-        const rows = samples.map((s) => features.subarray((s.image * config.views + s.view) * dim, (s.image * config.views + s.view + 1) * dim));
-        return l2Normalize(tf.tensor2d(rows.map((r) => Array.from(r)), [samples.length, dim]));
+        const batch = new Float32Array(samples.length * dim);
+        samples.forEach((s, i) => batch.set(features.subarray((s.image * config.views + s.view) * dim, (s.image * config.views + s.view + 1) * dim), i * dim));
+        return l2Normalize(tf.tensor2d(batch, [samples.length, dim]));
       }),
     }, {
       ctx: { signal: ac.signal, progress: () => {} },

@@ -163,6 +163,14 @@ export interface OpenOptions {
   readonly?: boolean;
 }
 
+/**
+ * Marks a SQLite file as a LAMM Studio project ('LAMM' in ASCII) in its header, so a file of
+ * another program is refused instead of being migrated into one of ours.
+ */
+export const LAMM_APPLICATION_ID = 0x4c414d4d;
+/** Tables every version of our schema has: how a project made before the mark is recognised. */
+const OUR_TABLES = ['datasets', 'images', 'runs'];
+
 /** Opens (creating if needed) a project file at `file`, or ':memory:', migrated to SCHEMA_VERSION. */
 export function openDatabase(file: string, opts: OpenOptions = {}): Db {
   let db: Db;
@@ -174,6 +182,8 @@ export function openDatabase(file: string, opts: OpenOptions = {}): Db {
   try {
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     db.pragma('foreign_keys = ON');
+    // Before anything that writes (WAL, migrations): a foreign file must stay byte for byte as it was.
+    checkOwnership(db);
     if (opts.readonly) {
       const version = db.pragma('user_version', { simple: true }) as number;
       if (version !== SCHEMA_VERSION) throw new Error(`schema version ${version}, this build reads ${SCHEMA_VERSION}; open it once for writing to migrate`);
@@ -190,15 +200,30 @@ export function openDatabase(file: string, opts: OpenOptions = {}): Db {
   }
 }
 
+/** Throws unless the file is empty, marked as ours, or an unmarked project of an earlier build. */
+function checkOwnership(db: Db): void {
+  const id = db.pragma('application_id', { simple: true }) as number;
+  if (id === LAMM_APPLICATION_ID) return;
+  if (id !== 0) throw new Error(`not a LAMM Studio project (application_id 0x${(id >>> 0).toString(16).padStart(8, '0')})`);
+  const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+  const objects = (db.prepare('SELECT COUNT(*) AS n FROM sqlite_master').get() as { n: number }).n;
+  if (objects === 0) return; // a new (or empty) file
+  if (OUR_TABLES.every((t) => tables.includes(t)) && (db.pragma('user_version', { simple: true }) as number) > 0) return;
+  const shown = tables.length > 5 ? [...tables.slice(0, 5), `… ${tables.length - 5} more`] : tables;
+  throw new Error(`not a LAMM Studio project (it holds other ${tables.length ? `tables: ${shown.join(', ')}` : 'schema objects'})`);
+}
+
 function migrate(db: Db): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > SCHEMA_VERSION) throw new Error(`it was written by a newer LAMM Studio (schema ${current} > ${SCHEMA_VERSION})`);
-  if (current === SCHEMA_VERSION) return;
+  const marked = db.pragma('application_id', { simple: true }) === LAMM_APPLICATION_ID;
+  if (current === SCHEMA_VERSION && marked) return;
   // IMMEDIATE takes the write lock first, so two processes opening a new file do not both migrate.
   db.transaction(() => {
     const version = db.pragma('user_version', { simple: true }) as number;
     for (let v = version; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    db.pragma(`application_id = ${LAMM_APPLICATION_ID}`);
   }).immediate();
 }
 

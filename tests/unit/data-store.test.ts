@@ -1,7 +1,8 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { blobToFloats, floatsToBlob, MIGRATIONS, openDatabase, SCHEMA_VERSION } from '../../src-main/data/db';
+import { blobToFloats, floatsToBlob, LAMM_APPLICATION_ID, MIGRATIONS, openDatabase, SCHEMA_VERSION } from '../../src-main/data/db';
 import { importFolder } from '../../src-main/data/import';
 import { defaultPromptName, ProjectStore } from '../../src-main/data/store';
 import { makeClassFolder, tempDir } from './data-fixtures';
@@ -40,6 +41,51 @@ describe('project database', () => {
     raw.close();
     expect(() => openDatabase(newer)).toThrow(`cannot open project ${newer}: it was written by a newer LAMM Studio (schema ${SCHEMA_VERSION + 1} > ${SCHEMA_VERSION})`);
     expect(() => ProjectStore.open(path.join(dir, 'absent.lamm'), { readonly: true })).toThrow(/^cannot open project .*absent\.lamm: /);
+  });
+
+  it('refuses a database that is not a LAMM project in one line, changing nothing in the file', () => {
+    const file = path.join(tempDir(), 'foreign.sqlite');
+    const raw = new Database(file);
+    raw.exec("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO notes (body) VALUES ('keep me')");
+    raw.close();
+    const before = fs.readFileSync(file);
+    expect(() => ProjectStore.open(file)).toThrow(new RegExp(`^cannot open project ${escapeRegExp(file)}: not a LAMM Studio project \\(it holds other tables: notes\\)$`));
+    expect(() => ProjectStore.open(file, { readonly: true })).toThrow(/not a LAMM Studio project/);
+    expect(fs.readFileSync(file).equals(before)).toBe(true);
+    expect(fs.readdirSync(path.dirname(file))).toEqual(['foreign.sqlite']);
+
+    // Another application's id is refused even when its tables happen to look like ours.
+    const other = path.join(tempDir(), 'other.sqlite');
+    const db = new Database(other);
+    db.exec(MIGRATIONS[0]);
+    db.pragma('application_id = 1234');
+    db.pragma('user_version = 1');
+    db.close();
+    const otherBefore = fs.readFileSync(other);
+    expect(() => openDatabase(other)).toThrow(`cannot open project ${other}: not a LAMM Studio project (application_id 0x000004d2)`);
+    expect(fs.readFileSync(other).equals(otherBefore)).toBe(true);
+  });
+
+  it('marks new projects, and LAMM projects made before the mark, with its application_id', () => {
+    const dir = tempDir();
+    const fresh = openDatabase(path.join(dir, 'new.lamm'));
+    expect(fresh.pragma('application_id', { simple: true })).toBe(LAMM_APPLICATION_ID);
+    fresh.close();
+    // A project written by an earlier build: our schema (version 1), no application_id yet.
+    const legacy = path.join(dir, 'legacy.lamm');
+    const raw = new Database(legacy);
+    raw.exec(MIGRATIONS[0]);
+    raw.pragma('user_version = 1');
+    raw.exec("INSERT INTO datasets (root, layout, created_at) VALUES ('/data', 'classes', 0)");
+    raw.close();
+    const store = open(legacy);
+    expect(store.db.pragma('application_id', { simple: true })).toBe(LAMM_APPLICATION_ID);
+    expect(store.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect(store.listDatasets().map((d) => d.root)).toEqual(['/data']);
+    // An empty file (what some tools create first) becomes a project.
+    const empty = path.join(dir, 'empty.lamm');
+    fs.writeFileSync(empty, '');
+    expect(open(empty).db.pragma('application_id', { simple: true })).toBe(LAMM_APPLICATION_ID);
   });
 
   it('round-trips float32 blobs, whatever the buffer alignment', () => {
@@ -129,3 +175,7 @@ describe('runs', () => {
     expect(store.listModels()).toHaveLength(1);
   });
 });
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

@@ -1,70 +1,7 @@
 // `lamm <command>`: the headless twin of the app. With --json, stdout carries exactly one JSON
 // object; progress and logs go to stderr. Bad input exits non-zero with a one-line reason.
+import { parseArgs, UsageError } from './commands/args';
 import { commands } from './commands';
-
-export interface ParsedArgs {
-  /** Positional arguments after the command name. */
-  positional: string[];
-  /** --key value and --flag (true) options; repeated keys keep the last value. */
-  options: Record<string, string | true>;
-}
-
-/** Options that never take a value, so `--json IMAGE` keeps IMAGE positional. */
-const BOOLEAN_FLAGS = new Set(['json', 'help', 'force', 'no-auth', 'online-augment', 'ensemble', 'no-open', 'demo', 'pretrain', 'check']);
-
-export function parseArgs(argv: string[]): ParsedArgs {
-  const positional: string[] = [];
-  const options: Record<string, string | true> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--') {
-      positional.push(...argv.slice(i + 1));
-      break;
-    }
-    if (a.startsWith('--')) {
-      const eq = a.indexOf('=');
-      if (eq > 0) {
-        options[a.slice(2, eq)] = a.slice(eq + 1);
-      } else {
-        const key = a.slice(2);
-        const next = argv[i + 1];
-        if (!BOOLEAN_FLAGS.has(key) && next !== undefined && !next.startsWith('--')) {
-          options[key] = next;
-          i++;
-        } else {
-          options[key] = true;
-        }
-      }
-    } else {
-      positional.push(a);
-    }
-  }
-  return { positional, options };
-}
-
-export class UsageError extends Error {}
-
-export function requireString(args: ParsedArgs, key: string): string {
-  const v = args.options[key];
-  if (typeof v !== 'string' || v === '') throw new UsageError(`--${key} is required`);
-  return v;
-}
-
-export function optionalString(args: ParsedArgs, key: string): string | undefined {
-  const v = args.options[key];
-  if (v === true) throw new UsageError(`--${key} needs a value`);
-  return v;
-}
-
-export function optionalNumber(args: ParsedArgs, key: string, opts: { integer?: boolean; min?: number; max?: number } = {}): number | undefined {
-  const v = optionalString(args, key);
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n) || (opts.integer && !Number.isInteger(n))) throw new UsageError(`--${key} must be ${opts.integer ? 'an integer' : 'a number'}, got "${v}"`);
-  if (opts.min !== undefined && n < opts.min) throw new UsageError(`--${key} must be at least ${opts.min}, got ${n}`);
-  if (opts.max !== undefined && n > opts.max) throw new UsageError(`--${key} must be at most ${opts.max}, got ${n}`);
-  return n;
-}
 
 function usage(): string {
   const lines = Object.entries(commands).map(([name, c]) => `  lamm ${name} ${c.usage}`);
@@ -86,7 +23,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`lamm: unknown command "${name}"\n${usage()}\n`);
     return 2;
   }
-  const args = parseArgs(rest);
+  const args = parseArgs(rest, command.switches);
   if (args.options.help) {
     process.stdout.write(`lamm ${name} ${command.usage}\n`);
     return 0;

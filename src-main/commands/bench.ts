@@ -1,8 +1,7 @@
 // `lamm bench train --classes C --shots K [--steps N] [--json]` (DESIGN §6): see lamm/speed-bench.ts.
-import { optionalNumber, optionalString, UsageError, type ParsedArgs } from '../cli';
+import { optionalNumber, optionalString, UsageError, type ParsedArgs, type Command } from './args';
 import { benchTrain } from '../lamm/speed-bench';
 import { startBackend } from './engine';
-import type { Command } from '.';
 
 export const bench: Command = {
   usage: 'train --classes C --shots K [--steps N] [--model DIR]',

@@ -2,16 +2,16 @@
 // [{image, ranked: [{folder, promptName, probability}]}]}. The model must be the export's base
 // model (same weights SHA-256) unless --force.
 import { startBackend } from './engine';
-import { optionalNumber, requireString, UsageError } from '../cli';
+import { optionalNumber, requireString, UsageError, type Command } from './args';
 import { loadClip } from '../clip';
 import { stderrContext } from '../jobs/context';
 import { classifyImages } from '../export/classify';
 import { importExport } from '../export/export';
 import type { Classification } from '../api/contract';
-import type { Command } from '.';
 
 export const classify: Command = {
   usage: '--export PATH --model DIR IMAGE... [--top N] [--force]',
+  switches: ['force'],
   async run(args) {
     const exportPath = requireString(args, 'export');
     const modelDir = requireString(args, 'model');

@@ -2,12 +2,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { startBackend } from './engine';
-import { requireString, UsageError, type ParsedArgs } from '../cli';
+import { requireString, UsageError, type ParsedArgs, type Command } from './args';
 import { parseClipConfig, readJsonFile } from '../clip/config';
 import { ClipTokenizer } from '../clip/tokenizer';
 import { embedImages, embedTexts, loadClip, type ClipModel } from '../clip';
 import { stderrContext } from '../jobs/context';
-import type { Command } from '.';
 
 function positionals(args: ParsedArgs, what: string): string[] {
   if (args.positional.length === 0) throw new UsageError(`give at least one ${what}`);

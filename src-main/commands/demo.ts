@@ -3,13 +3,12 @@
 // recipe's test split, per class and per kind of class name (plain / jargon).
 import path from 'node:path';
 import { startBackend } from './engine';
-import { optionalNumber, optionalString, type ParsedArgs } from '../cli';
+import { optionalNumber, optionalString, type ParsedArgs, type Command } from './args';
 import { loadClip } from '../clip';
 import { DEMO_MODEL_DIR, DEMO_RECIPE_FILE, generateDemoDataset, loadRecipe, type DemoRecipe } from '../demo/dataset';
 import { demoZeroShot } from '../demo/evaluate';
 import { DEMO_PRETRAIN, pretrainDemoClip } from '../demo/pretrain';
 import { stderrContext } from '../jobs/context';
-import type { Command } from '.';
 
 /** Where `lamm demo` writes the dataset when --out is not given. */
 export const DEFAULT_DEMO_DATA_DIR = 'lamm-demo-data';
@@ -37,6 +36,7 @@ async function pretrain(args: ParsedArgs, recipe: DemoRecipe) {
 
 export const demo: Command = {
   usage: '[--out DIR] [--force] [--recipe FILE] | --pretrain [--out MODEL_DIR] [--steps N] [--seed S] | --check [--model DIR]',
+  switches: ['force', 'pretrain', 'check'],
   async run(args) {
     const recipe = loadRecipe(optionalString(args, 'recipe') ?? DEMO_RECIPE_FILE);
     if (args.options.pretrain || args.options.check) {

@@ -1,10 +1,9 @@
 // `lamm export --db FILE --run ID --format safetensors|npy|json --out DIR` → {"files": [...]}:
 // manifest.json first, then the tensor file(s) (DESIGN §4).
-import { optionalNumber, optionalString, requireString, UsageError } from '../cli';
+import { optionalNumber, optionalString, requireString, UsageError, type Command } from './args';
 import { ProjectStore } from '../data/store';
 import { EXPORT_FORMATS, exportClassifier, type ExportFormat } from '../export/export';
 import { loadRunClassifier } from '../lamm/classifier';
-import type { Command } from '.';
 
 export const exportRun: Command = {
   usage: '--db FILE --run ID --format safetensors|npy|json --out DIR',

@@ -1,6 +1,6 @@
 // The command table of `lamm`. Each command lives in its own module beside this one and is
 // registered here once; DESIGN §5 fixes names, flags and JSON shapes.
-import type { ParsedArgs } from '../cli';
+import type { Command } from './args';
 import { bench } from './bench';
 import { embedImage, embedText, tokenize } from './clip';
 import { demo } from './demo';
@@ -10,15 +10,6 @@ import { train } from './train';
 import { neighbours } from './neighbours';
 import { exportRun } from './export';
 import { classify } from './classify';
-
-export interface Command {
-  /** Flags and positionals, shown in `lamm --help`. */
-  usage: string;
-  /** Returns the JSON result (printed whole with --json), or undefined for commands that stream their own output. */
-  run(args: ParsedArgs): Promise<unknown>;
-  /** Human-readable printing without --json; defaults to pretty JSON. */
-  print?(result: any): void;
-}
 
 export const commands: Record<string, Command> = {
   tokenize,

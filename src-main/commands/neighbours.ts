@@ -3,11 +3,10 @@
 // The model defaults to the one the run was trained with.
 import type { LabelTokenReport } from '../api/contract';
 import { startBackend } from './engine';
-import { optionalNumber, optionalString, requireString, UsageError } from '../cli';
+import { optionalNumber, optionalString, requireString, UsageError, type Command } from './args';
 import { loadClip } from '../clip';
 import { ProjectStore } from '../data/store';
 import { DEFAULT_NEIGHBOURS, runNeighbours } from '../lamm/neighbours';
-import type { Command } from '.';
 
 export const neighbours: Command = {
   usage: '--db FILE --run ID [--k N] [--model DIR]',

@@ -2,8 +2,7 @@
 // WebSocket for machines without a screen. Prints the URL (with its token) and runs until
 // interrupted. With --json, that line is one JSON object: {"url", "port", "token"}.
 import { createRequire } from 'node:module';
-import type { Command } from './index';
-import { optionalNumber, optionalString } from '../cli';
+import { optionalNumber, optionalString, type Command } from './args';
 import { LammService } from '../api/service';
 import { RENDERER_DIR, defaultStateDir } from '../api/app-paths';
 import { DEFAULT_HOST, startServer } from '../server';
@@ -15,6 +14,7 @@ const { version } = createRequire(import.meta.url)('../../package.json') as { ve
 
 export const serve: Command = {
   usage: '[--port P] [--host 127.0.0.1] [--db FILE] [--demo] [--no-auth] [--json]',
+  switches: ['demo', 'no-auth'],
   async run(args) {
     const port = optionalNumber(args, 'port', { integer: true, min: 0, max: 65535 }) ?? 0;
     const host = optionalString(args, 'host') ?? DEFAULT_HOST;

@@ -2,14 +2,13 @@
 // → {"zeroShot": {...}, "trained": {...}, "runId": id, "backend": name} (DESIGN §5).
 // Without --db the folder is imported into a throwaway in-memory project (as `zeroshot`);
 // with it, the run, its log, embeddings and predictions are kept there. Ctrl-C cancels.
-import { optionalNumber, optionalString, requireString, UsageError, type ParsedArgs } from '../cli';
+import { optionalNumber, optionalString, requireString, UsageError, type ParsedArgs, type Command } from './args';
 import { loadClip } from '../clip';
 import { importForCommand, startBackend } from './engine';
 import { ProjectStore } from '../data/store';
 import { stderrContext } from '../jobs/context';
 import { TRAIN_METHODS, type TrainConfigInput, type TrainMethod, type WeightConsistencyScale } from '../lamm/config';
 import { trainRun, type AccuracyReport } from '../lamm/run';
-import type { Command } from '.';
 
 function configFrom(args: ParsedArgs): TrainConfigInput {
   const method = optionalString(args, 'method') as TrainMethod | undefined;
@@ -40,6 +39,7 @@ function configFrom(args: ParsedArgs): TrainConfigInput {
 
 export const train: Command = {
   usage: '--model DIR --data DIR --shots K [--seed S] [--epochs E] [--method lamm|coop|coop+lamm] [--db FILE] [--classes a,b,...] [--template T] [--views V] [--lr X] [--batch-size B] [--online-augment] [--wc-scale one|inverse-shots] [--lambda-wc X] [--lambda-cos X] [--lambda-kd X] [--temperature T]',
+  switches: ['online-augment'],
   async run(args) {
     const modelDir = requireString(args, 'model');
     const dataDir = requireString(args, 'data');

@@ -2,13 +2,12 @@
 // → {"accuracy": a, "perClass": {folder: acc}} (DESIGN §5). Without --db the folder is
 // imported into a throwaway in-memory project; with it, into that project (re-importing
 // picks up changes, features are cached there, and the run is kept).
-import { optionalString, requireString, UsageError, type ParsedArgs } from '../cli';
+import { optionalString, requireString, UsageError, type ParsedArgs, type Command } from './args';
 import { loadClip } from '../clip';
 import { importForCommand, startBackend } from './engine';
 import { ProjectStore } from '../data/store';
 import { stderrContext } from '../jobs/context';
 import { ENSEMBLE_TEMPLATES, runZeroShot, type EvalSplit } from '../lamm/zeroshot';
-import type { Command } from '.';
 
 const SPLITS: readonly EvalSplit[] = ['all', 'train', 'test'];
 
@@ -21,6 +20,7 @@ function templatesFrom(args: ParsedArgs): string[] | undefined {
 
 export const zeroshot: Command = {
   usage: '--model DIR --data DIR [--template T | --ensemble] [--split all|train|test] [--db FILE]',
+  switches: ['ensemble'],
   async run(args) {
     const modelDir = requireString(args, 'model');
     const dataDir = requireString(args, 'data');

@@ -8,7 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { dispatch, type RequestMessage, type ServerMessage } from './api/rpc';
+import { dispatch, errorMessage, type RequestMessage, type ServerMessage } from './api/rpc';
 import { mimeType, parseThumbId, resolveInside } from './api/file-guard';
 import type { LammService } from './api/service';
 import { resolveThumbnail } from './api/thumbnails';
@@ -55,7 +55,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   async function handleHttp(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     if (!hostAllowed(req)) return send(res, 421, 'text/plain; charset=utf-8', 'unexpected Host header');
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain; charset=utf-8', 'method not allowed');
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    const url = parseUrl(req.url ?? '/', 'http://localhost');
+    if (!url) return send(res, 400, 'text/plain; charset=utf-8', 'bad request target');
     const thumbId = url.pathname.startsWith('/thumb/') ? parseThumbId(url.pathname) : null;
     if (url.pathname.startsWith('/thumb/')) {
       if (!authorised(url)) return send(res, 401, 'text/plain; charset=utf-8', 'missing or wrong token');
@@ -64,23 +65,34 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       return sendFile(res, file, 'private, max-age=3600');
     }
     // The renderer itself is public code; the token guards data (thumbnails, the WebSocket).
-    const rel = decodeURIComponent(url.pathname).replace(/^\/+/, '') || 'index.html';
+    const decoded = safeDecode(url.pathname);
+    if (decoded === null) return send(res, 400, 'text/plain; charset=utf-8', 'bad percent-encoding in the path');
+    const rel = decoded.replace(/^\/+/, '') || 'index.html';
     const file = resolveInside([opts.staticDir], path.join(opts.staticDir, rel)) ?? resolveInside([opts.staticDir], path.join(opts.staticDir, 'index.html'));
     if (!file) return send(res, 503, 'text/plain; charset=utf-8', `the UI is not built (no ${path.join(opts.staticDir, 'index.html')}): run \`npm run build\``);
     return sendFile(res, file, file.endsWith('index.html') ? 'no-cache' : 'public, max-age=31536000, immutable');
   }
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
+  // The token is checked before anything else reads the request, and nothing a client sends
+  // may throw out of here: an exception in an 'upgrade' listener ends the whole process.
+  const upgradeRefusal = (req: http.IncomingMessage): string | null => {
+    const url = parseUrl(req.url ?? '/', 'http://localhost');
+    if (!url || !authorised(url)) return '401 Unauthorized';
+    if (!hostAllowed(req)) return '421 Misdirected Request';
+    if (!isSameOrigin(req.headers.origin, req.headers.host)) return '403 Forbidden';
+    if (url.pathname !== '/ws') return '404 Not Found';
+    return null;
+  };
   server.on('upgrade', (req, socket, head) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const origin = req.headers.origin;
-    const sameOrigin = !origin || new URL(origin).host === req.headers.host;
-    if (url.pathname !== '/ws' || !hostAllowed(req) || !sameOrigin || !authorised(url)) {
-      socket.write('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n');
+    socket.on('error', () => socket.destroy());
+    try {
+      const refusal = upgradeRefusal(req);
+      if (refusal) return void socket.end(`HTTP/1.1 ${refusal}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      wss.handleUpgrade(req, socket, head, (ws) => serveConnection(ws, service));
+    } catch {
       socket.destroy();
-      return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => serveConnection(ws, service));
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -105,20 +117,34 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 }
 
 function serveConnection(ws: WebSocket, service: LammService): void {
+  // ws has already sent the close frame (1009 too big, 1007 bad UTF-8, 1002 bad frame) when it
+  // emits 'error'; without a listener the error would be thrown and end the process.
+  ws.on('error', () => ws.terminate());
   const post = (msg: ServerMessage) => {
-    if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg));
+    if (ws.readyState !== ws.OPEN) return;
+    let text: string;
+    try {
+      text = JSON.stringify(msg);
+    } catch (err) {
+      if (msg.type !== 'response') return;
+      text = JSON.stringify({ type: 'response', id: msg.id, ok: false, error: `the result cannot be sent: ${errorMessage(err)}` });
+    }
+    ws.send(text, (err) => err && ws.terminate());
   };
   const unsubscribe = service.hub.subscribe((event, payload) => post({ type: 'event', event, payload }));
   ws.on('close', unsubscribe);
-  ws.on('message', (data) => {
-    let msg: RequestMessage;
+  ws.on('message', (data, isBinary) => {
+    if (isBinary) return; // requests are JSON text
+    let msg: Partial<RequestMessage> | null;
     try {
-      msg = JSON.parse(data.toString());
+      msg = JSON.parse(data.toString()) as Partial<RequestMessage> | null;
     } catch {
       return; // not JSON: nothing to answer to
     }
     if (msg?.type !== 'request' || typeof msg.id !== 'number') return;
-    void dispatch(service, msg).then(post);
+    dispatch(service, msg as RequestMessage)
+      .then(post)
+      .catch(() => ws.terminate());
   });
 }
 
@@ -138,6 +164,33 @@ async function sendFile(res: http.ServerResponse, file: string, cacheControl: st
 function send(res: http.ServerResponse, status: number, type: string, body: string): void {
   res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
+}
+
+function parseUrl(input: string, base?: string): URL | null {
+  try {
+    return new URL(input, base);
+  } catch {
+    return null;
+  }
+}
+
+function safeDecode(text: string): string | null {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A browser always sends Origin on a WebSocket upgrade; none means a non-browser client. One that
+ * does not parse (`null` from a sandboxed iframe or a file: page) counts as foreign.
+ */
+export function isSameOrigin(origin: string | undefined, hostHeader: string | undefined): boolean {
+  if (origin === undefined) return true;
+  const url = parseUrl(origin);
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || !hostHeader) return false;
+  return url.host === hostHeader.toLowerCase();
 }
 
 function safeEqual(a: string, b: string): boolean {

@@ -69,7 +69,7 @@ describe('lamm serve over WebSocket', () => {
   it('refuses a socket without the token or from another origin', async () => {
     const noToken = server.url.replace(/\?.*/, '');
     await expect(connectClient(noToken)).rejects.toThrow('401');
-    await expect(connectClient(server.url, { Origin: 'https://evil.example' })).rejects.toThrow('401');
+    await expect(connectClient(server.url, { Origin: 'https://evil.example' })).rejects.toThrow('403');
   });
 
   it('carries calls, errors and job events; thumbnails of the import are served', async () => {

@@ -3,6 +3,9 @@
 //   L = CE(z, y) + λ_wc·Σ(E−E0)² + λ_cos·mean_i(1 − cos(t_{y_i}, t0_{y_i})) + λ_kd·T²·mean_i(−Σ_c p_ic·log q_ic)
 // with z = s·f·tᵀ, z0 = s·f·t0ᵀ, p = softmax(z/T) (not detached: the released code lets the
 // gradient flow through the trained side), q = softmax(z0/T).
+// t0 is constant in pure LAMM; in CoOp+LAMM it is re-encoded every step from the current
+// context, and as in the official FeatureLoss only L_COS sees it detached (the KD term's
+// gradient reaches the context through z0). L_COS is 0 on a batch of one class, as there.
 // Labels enter as a one-hot matrix, never through gather (which has no gradient on wasm).
 import * as tf from '@tensorflow/tfjs';
 import type { LossWeights } from './config';
@@ -10,7 +13,7 @@ import type { LossWeights } from './config';
 export interface LossInputs {
   /** Text features of the trained prompts [C, P], unnormalised (straight from the text encoder). */
   textFeatures: tf.Tensor2D;
-  /** Zero-shot text features [C, P] (unnormalised is fine; they are normalised here). Constant. */
+  /** The anchor t0 [C, P] (unnormalised is fine): zero-shot features, constant or from this step's context. */
   zeroShotFeatures: tf.Tensor2D;
   /** Image features [B, P], already L2-normalised. */
   imageFeatures: tf.Tensor2D;
@@ -43,6 +46,9 @@ export function l2Normalize(x: tf.Tensor2D): tf.Tensor2D {
   return tf.tidy(() => tf.div(x, tf.sqrt(tf.sum(tf.square(x), 1, true))));
 }
 
+/** x in the forward pass, no gradient in the backward one (torch's .detach()). */
+export const stopGradient = tf.customGrad((x) => ({ value: tf.clone(x as tf.Tensor), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) })) as <T extends tf.Tensor>(x: T) => T;
+
 /** Scaled cosine logits s·f·tᵀ for normalised image features f [B,P] and normalised text features t [C,P]. */
 export function cosineLogits(imageFeatures: tf.Tensor2D, normalisedText: tf.Tensor2D, logitScale: number): tf.Tensor2D {
   return tf.tidy(() => tf.mul(tf.matMul(imageFeatures, normalisedText, false, true), Math.exp(logitScale)));
@@ -62,9 +68,12 @@ export function lammLoss(x: LossInputs, w: LossWeights): LossResult {
       ? tf.sum(tf.square(tf.sub(x.labelEmbeddings, x.initialLabelEmbeddings)))
       : tf.scalar(0)) as tf.Scalar;
 
-    // 1 − cos per class, then averaged over the batch by each sample's class.
-    const oneMinusCos = tf.sub(1, tf.sum(tf.mul(t, t0), 1)); // [C]
-    const cos = tf.div(tf.sum(tf.mul(x.oneHotLabels, oneMinusCos)), batch) as tf.Scalar;
+    // 1 − cos per class, averaged over the batch by each sample's class; the official
+    // FeatureLoss counts a sample only when another class is in the batch, so a batch of one
+    // class gives 0 and any other batch the plain mean.
+    const oneMinusCos = tf.sub(1, tf.sum(tf.mul(t, stopGradient(t0)), 1)); // [C]
+    const mixed = tf.cast(tf.greater(tf.sum(tf.max(x.oneHotLabels, 0)), 1), 'float32');
+    const cos = tf.mul(mixed, tf.div(tf.sum(tf.mul(x.oneHotLabels, oneMinusCos)), batch)) as tf.Scalar;
 
     const p = tf.softmax(tf.div(z, w.T));
     const logQ = tf.logSoftmax(tf.div(z0, w.T));

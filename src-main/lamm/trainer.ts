@@ -1,6 +1,7 @@
 // The training loop shared by LAMM, CoOp and CoOp+LAMM (DESIGN §3): trainable label tokens E
 // and/or a trainable template context, SGD with momentum and weight decay (PyTorch semantics),
 // a warm-up epoch then cosine, seeded batches over the training images' augmented views.
+// In CoOp+LAMM the anchor t0 follows the learned context (see anchorFollowsContext).
 // It knows nothing of the project store: features arrive through `TrainingData`.
 import * as tf from '@tensorflow/tfjs';
 import { mulberry32 } from '../clip/random';
@@ -11,7 +12,7 @@ import { l2Normalize, lammLoss, oneHot, type LossTerms } from './loss';
 import type { LabelTokenSetup } from './prompts';
 import { epochBatches, stepsPerEpoch, type Sample } from './sampling';
 import { learningRate } from './schedule';
-import { lossAndGradients, TOKENS_PER_PASS } from './step';
+import { lossAndGradients, TOKENS_PER_PASS, type StepResult } from './step';
 import { PromptEncoder } from './text';
 
 export interface TrainingData {
@@ -70,6 +71,47 @@ export function lossWeightsFor(config: TrainConfig): LossWeights {
   return config.method === 'coop' ? { ...w, wc: 0, cos: 0, kd: 0 } : w;
 }
 
+/**
+ * Whether t0 is re-encoded every step from the current context (CoOp+LAMM, as the official
+ * code): whenever the context trains and a term reads t0. Otherwise t0 is the constant zero-shot.
+ */
+export function anchorFollowsContext(trainsContext: boolean, w: LossWeights): boolean {
+  return trainsContext && (w.cos > 0 || w.kd > 0);
+}
+
+export interface TrainingStepInputs {
+  encoder: PromptEncoder;
+  labels: tf.Variable<tf.Rank.R3> | null;
+  context: tf.Variable<tf.Rank.R2> | null;
+  /** See anchorFollowsContext. */
+  anchor: boolean;
+  /** The constant zero-shot t0 [C, P], used when `anchor` is false. */
+  zeroShot: tf.Tensor2D;
+  imageFeatures: tf.Tensor2D;
+  oneHotLabels: tf.Tensor2D;
+  weights: LossWeights;
+  logitScale: number;
+}
+
+/** One batch's loss terms and gradients, as the training loop takes them. */
+export function trainingStep(s: TrainingStepInputs, tokensPerPass = TOKENS_PER_PASS): StepResult {
+  return lossAndGradients({
+    encoder: s.encoder,
+    labels: s.labels,
+    context: s.context,
+    anchor: s.anchor,
+    loss: (textFeatures, labels, anchorFeatures) => lammLoss({
+      textFeatures,
+      zeroShotFeatures: anchorFeatures ?? s.zeroShot,
+      imageFeatures: s.imageFeatures,
+      oneHotLabels: s.oneHotLabels,
+      labelEmbeddings: labels,
+      initialLabelEmbeddings: s.encoder.initialLabels,
+      logitScale: s.logitScale,
+    }, s.weights),
+  }, tokensPerPass);
+}
+
 /** SGD with momentum and L2 weight decay as torch.optim.SGD (dampening 0, no Nesterov). */
 class Sgd {
   private readonly buffers = new Map<string, tf.Variable>();
@@ -111,6 +153,7 @@ export async function trainPrompts(model: ClipModel, setup: LabelTokenSetup, con
   if (contextVar && contextVar.shape[0] === 0) throw new Error(`template "${setup.template}" has no words before {} for CoOp to learn as context`);
   const params = [labelVar, contextVar].filter((v) => v !== null) as tf.Variable[];
   const zeroShot = tf.tidy(() => l2Normalize(encoder.encode()));
+  const anchor = anchorFollowsContext(contextVar !== null, weights);
   const random = mulberry32(config.seed);
   const history: EpochSummary[] = [];
   const steps = stepsPerEpoch(imageCount, config.batchSize);
@@ -134,19 +177,8 @@ export async function trainPrompts(model: ClipModel, setup: LabelTokenSetup, con
         const batchLabels = batch.map((s) => data.labels[s.image]);
         const features = await data.batchFeatures(batch);
         const y = oneHot(batchLabels, classes);
-        const { grads, terms: termTensor, predicted: predictedTensor } = lossAndGradients({
-          encoder,
-          labels: labelVar,
-          context: contextVar,
-          loss: (textFeatures, labels) => lammLoss({
-            textFeatures,
-            zeroShotFeatures: zeroShot,
-            imageFeatures: features,
-            oneHotLabels: y,
-            labelEmbeddings: labels,
-            initialLabelEmbeddings: encoder.initialLabels,
-            logitScale: model.logitScale,
-          }, weights),
+        const { grads, terms: termTensor, predicted: predictedTensor } = trainingStep({
+          encoder, labels: labelVar, context: contextVar, anchor, zeroShot, imageFeatures: features, oneHotLabels: y, weights, logitScale: model.logitScale,
         }, tokensPerPass);
         sgd.step(params, grads, lr);
         const termValues = termTensor.dataSync();

@@ -76,6 +76,25 @@ describe('lammLoss', () => {
     }
   });
 
+  it('gives L_COS as the official FeatureLoss: 0 on a batch of one class, the plain mean otherwise', () => {
+    // trainers/coop.py FeatureLoss, line for line: a sample counts when another class is in the batch.
+    const featureLoss = (labels: number[]) => {
+      const tn = rows(t, P).map(norm), t0n = rows(t0, P).map(norm);
+      let loss = 0, n = 0;
+      for (const c of labels) if (labels.some((o) => o !== c)) { loss += 1 - dot(tn[c], t0n[c]); n++; }
+      return n ? loss / n : loss;
+    };
+    for (const labels of [[1, 1, 1, 1, 1], [2, 2, 2, 2, 0], [0, 2, 1, 2, 0], [0]]) {
+      const cos = tf.tidy(() => lammLoss({
+        textFeatures: tf.tensor2d(t, [C, P]), zeroShotFeatures: tf.tensor2d(t0, [C, P]),
+        imageFeatures: tf.tensor2d(f.flat().slice(0, labels.length * P), [labels.length, P]), oneHotLabels: oneHot(labels, C),
+        labelEmbeddings: null, initialLabelEmbeddings: null, logitScale,
+      }, weights).cos.dataSync()[0]);
+      expect(cos, labels.join(',')).toBeCloseTo(featureLoss(labels), 5);
+    }
+    expect(featureLoss([1, 1, 1, 1, 1])).toBe(0);
+  });
+
   it('leaks no tensors', () => {
     compute(t);
     const before = tf.memory().numTensors;

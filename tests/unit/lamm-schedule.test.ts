@@ -7,11 +7,25 @@ import { DEFAULT_TRAIN_CONFIG, effectiveLossWeights, resolveTrainConfig } from '
 describe('learning-rate schedule', () => {
   const c = { lr: 0.002, epochs: 50, warmupEpochs: 1, warmupLr: 1e-5 };
 
-  it('holds the warm-up rate for the first epoch, then follows the cosine from e = 1', () => {
+  it('holds the warm-up rate for the first epoch, then follows Dassl\'s cosine 0.5·lr·(1+cos(π(e−1)/E))', () => {
     expect(learningRate(0, c)).toBe(1e-5);
-    expect(learningRate(1, c)).toBeCloseTo(0.5 * 0.002 * (1 + Math.cos(Math.PI / 50)), 12);
-    expect(learningRate(25, c)).toBeCloseTo(0.001, 12);
-    expect(learningRate(49, c)).toBeCloseTo(0.5 * 0.002 * (1 + Math.cos((49 * Math.PI) / 50)), 12);
+    // The cosine starts once the warm-up is over: the first epoch after it runs at the full rate.
+    expect(learningRate(1, c)).toBeCloseTo(0.002, 12);
+    expect(learningRate(2, c)).toBeCloseTo(0.5 * 0.002 * (1 + Math.cos(Math.PI / 50)), 12);
+    expect(learningRate(26, c)).toBeCloseTo(0.001, 12);
+    expect(learningRate(49, c)).toBeCloseTo(0.5 * 0.002 * (1 + Math.cos((48 * Math.PI) / 50)), 12);
+  });
+
+  it('reproduces the rates torch logs for CoOp\'s vit_b16_ep50 config (warm-up 1 epoch at 1e-5)', () => {
+    // ConstantWarmupScheduler.step(): warm-up epochs step the wrapper, later ones the successor
+    // CosineAnnealingLR(T_max = 50), whose own epoch counter therefore starts at the first post-warm-up epoch.
+    let successorEpoch = -1;
+    const dassl = Array.from({ length: 50 }, (_, e) => {
+      if (e < 1) return 1e-5;
+      successorEpoch++;
+      return 0.5 * 0.002 * (1 + Math.cos((Math.PI * successorEpoch) / 50));
+    });
+    dassl.forEach((want, e) => expect(learningRate(e, c)).toBeCloseTo(want, 14));
   });
 
   it('decreases monotonically after the warm-up and stays positive', () => {

@@ -16,7 +16,8 @@ export type { TrainConfig, TrainConfigInput, TrainMethod };
 
 export type Split = 'train' | 'test';
 export type RunKind = 'zeroshot' | TrainMethod;
-export type RunStatus = 'running' | 'done' | 'failed' | 'cancelled';
+/** 'interrupted': the process running it died (found and marked when the project was next opened). */
+export type RunStatus = 'running' | 'done' | 'failed' | 'cancelled' | 'interrupted';
 export type ExportFormat = 'safetensors' | 'npy' | 'json';
 
 export interface ProjectSummary {

@@ -154,6 +154,37 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (run_id, name)
   );
   `,
+  /* 3: runs may be 'interrupted' (their process died); leases name the process doing a run or an import */ `
+  CREATE TABLE runs_new (
+    id           INTEGER PRIMARY KEY,
+    dataset_id   INTEGER REFERENCES datasets(id) ON DELETE CASCADE,
+    model_id     INTEGER REFERENCES models(id),
+    kind         TEXT NOT NULL,
+    status       TEXT NOT NULL CHECK (status IN ('running', 'done', 'failed', 'cancelled', 'interrupted')),
+    config_json  TEXT NOT NULL,
+    backend      TEXT,
+    metrics_json TEXT,
+    timings_json TEXT,
+    error        TEXT,
+    created_at   INTEGER NOT NULL,
+    finished_at  INTEGER
+  );
+  INSERT INTO runs_new SELECT id, dataset_id, model_id, kind, status, config_json, backend, metrics_json, timings_json, error, created_at, finished_at FROM runs;
+  DROP TABLE runs;
+  ALTER TABLE runs_new RENAME TO runs;
+
+  -- Work in progress and the process doing it (data/owner.ts): a lease whose process is gone
+  -- means the work was cut off; the next open marks its run interrupted or sweeps its temp files.
+  CREATE TABLE leases (
+    id            INTEGER PRIMARY KEY,
+    kind          TEXT NOT NULL CHECK (kind IN ('run', 'import')),
+    run_id        INTEGER UNIQUE REFERENCES runs(id) ON DELETE CASCADE,
+    host          TEXT NOT NULL,
+    pid           INTEGER NOT NULL,
+    process_start TEXT NOT NULL,
+    created_at    INTEGER NOT NULL
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -218,13 +249,22 @@ function migrate(db: Db): void {
   if (current > SCHEMA_VERSION) throw new Error(`it was written by a newer LAMM Studio (schema ${current} > ${SCHEMA_VERSION})`);
   const marked = db.pragma('application_id', { simple: true }) === LAMM_APPLICATION_ID;
   if (current === SCHEMA_VERSION && marked) return;
-  // IMMEDIATE takes the write lock first, so two processes opening a new file do not both migrate.
-  db.transaction(() => {
-    const version = db.pragma('user_version', { simple: true }) as number;
-    for (let v = version; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]);
-    db.pragma(`user_version = ${SCHEMA_VERSION}`);
-    db.pragma(`application_id = ${LAMM_APPLICATION_ID}`);
-  }).immediate();
+  // Off while migrating (it cannot change inside a transaction): rebuilding a table drops the
+  // old one, which with foreign keys on would cascade into every row that refers to it.
+  db.pragma('foreign_keys = OFF');
+  try {
+    // IMMEDIATE takes the write lock first, so two processes opening a new file do not both migrate.
+    db.transaction(() => {
+      const version = db.pragma('user_version', { simple: true }) as number;
+      for (let v = version; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]);
+      const broken = db.pragma('foreign_key_check') as unknown[];
+      if (broken.length) throw new Error(`migration left ${broken.length} rows pointing at nothing`);
+      db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      db.pragma(`application_id = ${LAMM_APPLICATION_ID}`);
+    }).immediate();
+  } finally {
+    db.pragma('foreign_keys = ON');
+  }
 }
 
 /** float32 array → BLOB (little-endian, as every platform we ship on). */

@@ -80,6 +80,16 @@ type Outcome =
 
 /** Imports (or re-imports) the folder `root` into `store`; returns what changed. */
 export async function importFolder(store: ProjectStore, root: string, opts: ImportOptions = {}, ctx?: JobContext): Promise<ImportSummary> {
+  // The lease lets the next open sweep the temp thumbnails of an import that was killed.
+  const release = store.thumbnailDir !== null && (opts.thumbnails ?? true) ? store.holdImportLease() : null;
+  try {
+    return await runImport(store, root, opts, ctx);
+  } finally {
+    release?.();
+  }
+}
+
+async function runImport(store: ProjectStore, root: string, opts: ImportOptions, ctx?: JobContext): Promise<ImportSummary> {
   const started = Date.now();
   const abs = path.resolve(root);
   const stat = await fs.promises.stat(abs).catch(() => null);

@@ -4,6 +4,7 @@
 import path from 'node:path';
 import type { EpochRecord, RunKind, RunStatus } from '../api/contract';
 import { blobToFloats, floatsToBlob, openDatabase, type Db, type OpenOptions, type Statement } from './db';
+import { currentOwner, ownerAlive, removeTempFiles, type ProcessOwner } from './owner';
 
 export type SplitName = 'train' | 'test';
 export type Layout = 'classes' | 'splits';
@@ -149,10 +150,59 @@ export class ProjectStore {
     this.thumbnailDir = file === ':memory:' ? null : file + THUMBNAIL_DIR_SUFFIX;
   }
 
-  /** Opens or creates the project at `file` (':memory:' for a throwaway one). */
+  /**
+   * Opens or creates the project at `file` (':memory:' for a throwaway one). Opening it for
+   * writing also tidies up after processes that died while working on it (recoverAbandoned).
+   */
   static open(file: string, opts: OpenOptions = {}): ProjectStore {
     const resolved = file === ':memory:' ? file : path.resolve(file);
-    return new ProjectStore(openDatabase(resolved, opts), resolved);
+    const store = new ProjectStore(openDatabase(resolved, opts), resolved);
+    if (!opts.readonly) {
+      try {
+        store.recoverAbandoned();
+      } catch (err) {
+        store.close();
+        throw err;
+      }
+    }
+    return store;
+  }
+
+  /**
+   * Work whose process is gone: its runs become 'interrupted' (a run left 'running' by a build
+   * without leases counts as such too), and the temp thumbnails of its imports are removed.
+   * Nothing else changes: what the run logged and what the import committed stay.
+   */
+  recoverAbandoned(): { interrupted: number[]; tempFiles: number } {
+    const leases = this.stmt('SELECT id, kind, run_id, host, pid, process_start FROM leases').all() as LeaseRowDb[];
+    const dead = leases.filter((l) => !ownerAlive(leaseOwner(l)));
+    let tempFiles = 0;
+    for (const l of dead) if (l.kind === 'import' && this.thumbnailDir) tempFiles += removeTempFiles(this.thumbnailDir, leaseOwner(l));
+    const interrupted: number[] = [];
+    const orphanSql = `SELECT id FROM runs WHERE status = 'running' AND id NOT IN (SELECT run_id FROM leases WHERE run_id IS NOT NULL)`;
+    // Only take the write lock when there is something to mend: opening must not wait on a busy writer.
+    if (dead.length === 0 && this.stmt(orphanSql).all().length === 0) return { interrupted, tempFiles };
+    this.write(() => {
+      const mark = this.stmt(`UPDATE runs SET status = 'interrupted', error = ?, finished_at = ? WHERE id = ? AND status = 'running'`);
+      for (const l of dead) {
+        if (this.stmt('DELETE FROM leases WHERE id = ?').run(l.id).changes === 0) continue; // another process got here first
+        if (l.run_id !== null && mark.run(`its process (pid ${l.pid} on ${l.host}) ended before the run did`, Date.now(), l.run_id).changes) interrupted.push(l.run_id);
+      }
+      const orphans = this.stmt(orphanSql).all() as { id: number }[];
+      for (const { id } of orphans) if (mark.run('it was left running by an earlier version that recorded no owner', Date.now(), id).changes) interrupted.push(id);
+    });
+    return { interrupted, tempFiles };
+  }
+
+  /**
+   * Records that this process is importing (writing thumbnails); returns the release. A lease
+   * left by a process that died is swept by the next open (recoverAbandoned).
+   */
+  holdImportLease(): () => void {
+    const id = this.write(() => insertLease(this, 'import', null));
+    return () => {
+      if (this.db.open) this.stmt('DELETE FROM leases WHERE id = ?').run(id);
+    };
   }
 
   close(): void {
@@ -311,6 +361,7 @@ export class ProjectStore {
       const info = this.stmt(`INSERT INTO runs (dataset_id, model_id, kind, status, config_json, backend, created_at)
         VALUES (?, ?, ?, 'running', ?, ?, ?)`).run(r.datasetId, r.modelId, r.kind, JSON.stringify(r.config ?? {}), r.backend ?? null, Date.now());
       const runId = Number(info.lastInsertRowid);
+      insertLease(this, 'run', runId);
       const insert = this.stmt('INSERT INTO run_classes (run_id, idx, class_id, prompt_name) VALUES (?, ?, ?, ?)');
       r.classes.forEach((c, idx) => insert.run(runId, idx, c.classId, c.promptName));
       return runId;
@@ -402,16 +453,30 @@ export class ProjectStore {
   }
 
   private endRun(runId: number, status: RunStatus, end: { metrics?: RunMetrics; timings?: Record<string, number>; error?: string }): void {
-    const run = this.getRun(runId);
-    this.stmt('UPDATE runs SET status = ?, metrics_json = ?, timings_json = ?, error = ?, finished_at = ? WHERE id = ?').run(
-      status,
-      jsonOrNull(end.metrics ?? run.metrics),
-      jsonOrNull(end.timings ?? run.timings),
-      end.error ?? null,
-      Date.now(),
-      runId,
-    );
+    this.write(() => {
+      const run = this.getRun(runId);
+      this.stmt('UPDATE runs SET status = ?, metrics_json = ?, timings_json = ?, error = ?, finished_at = ? WHERE id = ?').run(
+        status,
+        jsonOrNull(end.metrics ?? run.metrics),
+        jsonOrNull(end.timings ?? run.timings),
+        end.error ?? null,
+        Date.now(),
+        runId,
+      );
+      this.stmt('DELETE FROM leases WHERE run_id = ?').run(runId);
+    });
   }
+}
+
+function insertLease(store: ProjectStore, kind: 'run' | 'import', runId: number | null): number {
+  const o = currentOwner();
+  const info = store.stmt('INSERT INTO leases (kind, run_id, host, pid, process_start, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+    .run(kind, runId, o.host, o.pid, o.start, Date.now());
+  return Number(info.lastInsertRowid);
+}
+
+function leaseOwner(l: LeaseRowDb): ProcessOwner {
+  return { host: l.host, pid: l.pid, start: l.process_start };
 }
 
 /** A folder name as prompt words: `golden_retriever` and `golden-retriever` read "golden retriever". */
@@ -433,6 +498,7 @@ interface RunRowDb {
   id: number; dataset_id: number | null; model_id: number | null; kind: RunKind; status: RunStatus; config_json: string;
   backend: string | null; metrics_json: string | null; timings_json: string | null; error: string | null; created_at: number; finished_at: number | null;
 }
+interface LeaseRowDb { id: number; kind: 'run' | 'import'; run_id: number | null; host: string; pid: number; process_start: string }
 interface RunLogRowDb { epoch: number; lr: number; loss: number; ce: number; wc: number; cos: number; kd: number; train_accuracy: number; test_accuracy: number | null; seconds: number }
 interface PredictionRowDb { image_id: number; label_class_id: number; predicted_class_id: number; score: number; probs: Buffer | null }
 

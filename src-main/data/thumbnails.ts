@@ -7,6 +7,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { decodeImage } from '../clip/preprocess';
 import type { JobContext } from '../jobs/context';
+import { ownedTempPath } from './owner';
 import { forEachLimited, FILE_CONCURRENCY } from './pool';
 import type { ProjectStore } from './store';
 
@@ -89,14 +90,13 @@ export function thumbnailFile(dir: string, sha256: string): string {
   return path.join(dir, sha256.slice(0, 2), `${sha256}.webp`);
 }
 
-let tempCounter = 0;
-
 /** Writes a thumbnail atomically: a killed process leaves a whole file or none (plus a stray temp). */
 export async function saveThumbnail(dir: string, sha256: string, data: Buffer): Promise<void> {
   const file = thumbnailFile(dir, sha256);
   await fs.promises.mkdir(path.dirname(file), { recursive: true });
-  // Unique per write: two duplicates of one image may be saved at the same moment.
-  const temp = `${file}.${process.pid}-${++tempCounter}.tmp`;
+  // Unique per write (two duplicates of one image may be saved at the same moment), and tagged
+  // with this process, so the next open can sweep what a killed import left (store.ts).
+  const temp = ownedTempPath(file);
   await fs.promises.writeFile(temp, data);
   await fs.promises.rename(temp, file);
 }
@@ -117,20 +117,25 @@ export async function ensureThumbnails(store: ProjectStore, datasetId: number, c
   const images = store.listImages(datasetId, { includeExcluded: true });
   const summary: ThumbnailSummary = { made: 0, existing: 0, failed: [] };
   let done = 0;
-  await forEachLimited(images, FILE_CONCURRENCY, ctx, async (image) => {
-    if (fs.existsSync(thumbnailFile(dir, image.sha256))) {
-      summary.existing++;
-    } else {
-      try {
-        const { thumbnail } = await decodeAndThumbnail(await fs.promises.readFile(store.imageFile(image)));
-        await saveThumbnail(dir, image.sha256, thumbnail);
-        summary.made++;
-      } catch (err) {
-        summary.failed.push({ imageId: image.id, path: image.path, reason: oneLine(err) });
+  const release = store.holdImportLease(); // the next open sweeps our temp files if we are killed
+  try {
+    await forEachLimited(images, FILE_CONCURRENCY, ctx, async (image) => {
+      if (fs.existsSync(thumbnailFile(dir, image.sha256))) {
+        summary.existing++;
+      } else {
+        try {
+          const { thumbnail } = await decodeAndThumbnail(await fs.promises.readFile(store.imageFile(image)));
+          await saveThumbnail(dir, image.sha256, thumbnail);
+          summary.made++;
+        } catch (err) {
+          summary.failed.push({ imageId: image.id, path: image.path, reason: oneLine(err) });
+        }
       }
-    }
-    ctx?.progress({ stage: 'thumbnails', done: ++done, total: images.length });
-  });
+      ctx?.progress({ stage: 'thumbnails', done: ++done, total: images.length });
+    });
+  } finally {
+    release();
+  }
   return summary;
 }
 

@@ -335,9 +335,10 @@ function RunHistory({ runs, selected, onSelect }: { runs: RunSummary[]; selected
 }
 
 function StatusBadge({ run }: { run: RunSummary }) {
-  const color = { running: 'blue', done: 'teal', failed: 'red', cancelled: 'gray' }[run.status];
+  const color = { running: 'blue', done: 'teal', failed: 'red', cancelled: 'gray', interrupted: 'orange' }[run.status];
   return (
-    <Badge color={color} variant={run.status === 'running' ? 'dot' : 'light'} tt="none" style={{ minWidth: 'max-content' }}>
+    <Badge color={color} variant={run.status === 'running' ? 'dot' : 'light'} tt="none" style={{ minWidth: 'max-content' }}
+      title={run.status === 'interrupted' ? 'the process running it ended before the run finished' : undefined}>
       {run.status}
     </Badge>
   );

@@ -117,9 +117,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 }
 
 function serveConnection(ws: WebSocket, service: LammService): void {
-  // ws has already sent the close frame (1009 too big, 1007 bad UTF-8, 1002 bad frame) when it
-  // emits 'error'; without a listener the error would be thrown and end the process.
-  ws.on('error', () => ws.terminate());
+  // ws has already started the closing handshake (1009 too big, 1007 bad UTF-8, 1002 bad frame)
+  // when it emits 'error', and drops the socket itself if the peer never answers. Terminating
+  // here would discard the close frame; having no listener would throw and end the process.
+  ws.on('error', () => {});
   const post = (msg: ServerMessage) => {
     if (ws.readyState !== ws.OPEN) return;
     let text: string;

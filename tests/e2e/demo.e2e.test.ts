@@ -110,7 +110,7 @@ describe.skipIf(!HAS_CHROMIUM)('the demo project, as `npm start` opens it', () =
     await expect(page.getByTestId('train-shots').inputValue()).resolves.toBe(String(SHOTS));
     await page.getByTestId('start-training').click();
     await timed('train', () => jobDone('train'));
-    await page.getByTestId('chart-loss').locator('polyline').first().waitFor();
+    await page.getByTestId('chart-loss').locator('.recharts-line-curve').first().waitFor();
     await page.getByTestId('run-history').getByText('lamm').first().waitFor();
     await screenshot(page, '15-demo-train');
     await screenshotAt(page, page.getByTestId('run-history'), '15b-demo-train-history');

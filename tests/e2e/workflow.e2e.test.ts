@@ -95,7 +95,7 @@ describe.skipIf(!HAS_CHROMIUM)('LAMM Studio workflow in a browser', () => {
     await page.getByTestId('train-epochs').fill('6');
     await page.getByTestId('start-training').click();
     await jobDone('train');
-    await page.getByTestId('chart-loss').locator('polyline').first().waitFor();
+    await page.getByTestId('chart-loss').locator('.recharts-line-curve').first().waitFor();
     const history = page.getByTestId('run-history');
     await history.getByText('lamm').first().waitFor();
     await history.getByText('zero-shot').first().waitFor();

@@ -7,6 +7,7 @@
 
 import type { TrainConfig, TrainConfigInput, TrainMethod } from '../lamm/config';
 import type { Progress } from '../jobs/context';
+import type { Comparison } from '../lamm/compare';
 
 // Type-only imports of plain engine shapes keep each fact in one place; they vanish at build
 // time, so the renderer still carries no engine code.
@@ -178,24 +179,7 @@ export interface LabelTokenReport {
   }[];
 }
 
-export interface ImageFlip {
-  imageId: number;
-  trueClassId: number;
-  baseClassId: number;
-  trainedClassId: number;
-  /** true: wrong → right; false: right → wrong. */
-  fixed: boolean;
-}
-
-export interface Comparison {
-  baseRunId: number;
-  runId: number;
-  accuracy: { base: number; trained: number };
-  perClass: { classId: number; folder: string; base: number; trained: number; delta: number }[];
-  /** Rows: true class, columns: predicted class, for the trained run; class order as in `labels`. */
-  confusion: { labels: string[]; matrix: number[][] };
-  flips: ImageFlip[];
-}
+export type { Comparison, ImageFlip } from '../lamm/compare';
 
 export interface ExportResult {
   /** Files written, the manifest first. */

@@ -20,9 +20,9 @@ import type {
   TrainConfig,
 } from './contract';
 import { EventHub } from './rpc';
-import { JobRegistry } from './jobs';
-import { downloadPinnedModel, findPinnedModel, PINNED_MODELS } from './model-download';
-import { compareRunPredictions } from './compare';
+import { JobRegistry } from './job-registry';
+import { downloadPinnedModel, findPinnedModel, PINNED_MODELS } from '../clip/download';
+import { compareRunPredictions } from '../lamm/compare';
 import { describeBackend, initBackend } from '../backend';
 import { loadClip, type ClipModel } from '../clip';
 import { ProjectStore, type ModelRecord, type RunRecord } from '../data/store';

@@ -1,7 +1,24 @@
 // Zero-shot vs trained over the test images both runs predicted: accuracy per class, the
 // trained run's confusion matrix, and the images whose correctness flipped. Counting only;
 // the predictions come from the runs' stored rows.
-import type { Comparison } from './contract';
+export interface ImageFlip {
+  imageId: number;
+  trueClassId: number;
+  baseClassId: number;
+  trainedClassId: number;
+  /** true: wrong → right; false: right → wrong. */
+  fixed: boolean;
+}
+
+export interface Comparison {
+  baseRunId: number;
+  runId: number;
+  accuracy: { base: number; trained: number };
+  perClass: { classId: number; folder: string; base: number; trained: number; delta: number }[];
+  /** Rows: true class, columns: predicted class, for the trained run; class order as in `labels`. */
+  confusion: { labels: string[]; matrix: number[][] };
+  flips: ImageFlip[];
+}
 
 export interface PredictionLike {
   imageId: number;
@@ -32,8 +49,14 @@ export function compareRunPredictions(
     const bOk = b.predictedClassId === t.labelClassId;
     const tOk = t.predictedClassId === t.labelClassId;
     perClass[row].total++;
-    if (bOk) (perClass[row].base++, baseRight++);
-    if (tOk) (perClass[row].trained++, trainedRight++);
+    if (bOk) {
+      perClass[row].base++;
+      baseRight++;
+    }
+    if (tOk) {
+      perClass[row].trained++;
+      trainedRight++;
+    }
     if (col !== undefined) matrix[row][col]++;
     if (bOk !== tOk) flips.push({ imageId: t.imageId, trueClassId: t.labelClassId, baseClassId: b.predictedClassId, trainedClassId: t.predictedClassId, fixed: tOk });
   }

@@ -1,7 +1,7 @@
 // Jobs: an id at once, then progress/log events and exactly one outcome; cancel aborts.
 import { describe, expect, it } from 'vitest';
 import type { EventName, LammEvents } from '../../src-main/api/contract';
-import { JobRegistry } from '../../src-main/api/jobs';
+import { JobRegistry } from '../../src-main/api/job-registry';
 import { EventHub } from '../../src-main/api/rpc';
 import { throwIfCancelled } from '../../src-main/jobs/context';
 

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { downloadPinnedModel, type PinnedModel } from '../../src-main/api/model-download';
+import { downloadPinnedModel, type PinnedModel } from '../../src-main/clip/download';
 import { silentContext, type JobContext } from '../../src-main/jobs/context';
 
 const WEIGHTS = randomBytes(300_000);

@@ -142,6 +142,32 @@ export function useQuery<T>(fetcher: (api: LammApi) => Promise<T>, deps: unknown
   return { data, error, loading, reload };
 }
 
+export interface Action {
+  /** Runs `work`: `busy` while it runs, its failure's message in `error` (cleared when it starts); undefined when it failed. */
+  run<T>(work: () => Promise<T>): Promise<T | undefined>;
+  busy: boolean;
+  error: string | null;
+}
+
+/** A page's user action through the contract: one place for busy state and the one-line error it shows. */
+export function useAction(): Action {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const run = useCallback(async <T,>(work: () => Promise<T>): Promise<T | undefined> => {
+    setError(null);
+    setBusy(true);
+    try {
+      return await work();
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+      return undefined;
+    } finally {
+      setBusy(false);
+    }
+  }, []);
+  return { run, busy, error };
+}
+
 export interface JobHandle<K extends JobKind> {
   job: JobView | null;
   running: boolean;
@@ -156,21 +182,17 @@ export interface JobHandle<K extends JobKind> {
 export function useJob<K extends JobKind>(kind: K): JobHandle<K> {
   const { api, jobs } = useApp();
   const [jobId, setJobId] = useState<string | null>(null);
-  const [startError, setStartError] = useState<string | null>(null);
+  const starting = useAction();
   // A page opened while such a job runs (started elsewhere or before a reload) follows it.
   const adopted = Object.values(jobs).find((j) => j.kind === kind && j.status === 'running');
   const job = (jobId ? jobs[jobId] : adopted) ?? null;
+  const { run } = starting;
   const start = useCallback(
     async (call: () => Promise<JobRef>) => {
-      setStartError(null);
-      try {
-        const { jobId: id } = await call();
-        setJobId(id);
-      } catch (e) {
-        setStartError((e as Error).message);
-      }
+      const ref = await run(call);
+      if (ref) setJobId(ref.jobId);
     },
-    [],
+    [run],
   );
   const cancel = useCallback(() => {
     if (job) void api.cancelJob({ jobId: job.id });
@@ -179,7 +201,7 @@ export function useJob<K extends JobKind>(kind: K): JobHandle<K> {
     job,
     running: job?.status === 'running',
     result: job?.status === 'done' ? (job.result as JobResults[K]) : undefined,
-    startError,
+    startError: starting.error,
     start,
     cancel,
   };

@@ -5,7 +5,7 @@ import { PageHeader } from '../components/PageHeader';
 import { JobPanel } from '../components/JobPanel';
 import { ErrorNote } from '../components/ErrorNote';
 import { PathInput } from '../components/PathInput';
-import { useApp, useJob, useQuery } from '../state';
+import { useAction, useApp, useJob, useQuery } from '../state';
 
 export function DatasetPage() {
   const { api, status, navigate } = useApp();
@@ -16,7 +16,8 @@ export function DatasetPage() {
   const [shots, setShots] = useState<number | string>('');
   const [seed, setSeed] = useState<number | string>('');
   const [split, setSplit] = useState<SplitSummary | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const action = useAction();
+  const { error } = action;
 
   useEffect(() => {
     if (defaults.data && shots === '') setShots(defaults.data.shots);
@@ -28,15 +29,11 @@ export function DatasetPage() {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [importJob.result]);
 
-  const applySplit = async () => {
-    setError(null);
-    try {
+  const applySplit = () =>
+    action.run(async () => {
       setSplit(await api.makeSplit({ shots: Number(shots), seed: Number(seed) }));
       classes.reload();
-    } catch (e) {
-      setError((e as Error).message);
-    }
-  };
+    });
 
   const totals = (classes.data ?? []).reduce(
     (t, c) => ({ train: t.train + c.counts.train, test: t.test + c.counts.test, excluded: t.excluded + c.counts.excluded, total: t.total + c.counts.total }),
@@ -129,18 +126,16 @@ export function DatasetPage() {
 function ClassLine({ row, onSaved }: { row: ClassRow; onSaved(): void }) {
   const { api } = useApp();
   const [name, setName] = useState(row.promptName);
-  const [error, setError] = useState<string | null>(null);
+  const action = useAction();
+  const { error } = action;
   useEffect(() => setName(row.promptName), [row.promptName]);
   const dirty = name.trim() !== row.promptName;
   const save = async () => {
     if (!dirty) return;
-    try {
+    await action.run(async () => {
       await api.renameClass({ classId: row.id, promptName: name.trim() });
-      setError(null);
       onSaved();
-    } catch (e) {
-      setError((e as Error).message);
-    }
+    });
   };
   return (
     <Table.Tr>

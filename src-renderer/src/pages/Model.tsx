@@ -4,7 +4,7 @@ import { PageHeader } from '../components/PageHeader';
 import { PathInput } from '../components/PathInput';
 import { JobPanel, formatBytes } from '../components/JobPanel';
 import { ErrorNote } from '../components/ErrorNote';
-import { useApp, useJob, useQuery } from '../state';
+import { useAction, useApp, useJob, useQuery } from '../state';
 
 export function ModelPage() {
   const { api, status, refreshStatus, navigate } = useApp();
@@ -14,8 +14,9 @@ export function ModelPage() {
   const [folder, setFolder] = useState('');
   const [repo, setRepo] = useState<string | null>(null);
   const [dest, setDest] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [adding, setAdding] = useState(false);
+  const action = useAction();
+  const adding = useAction();
+  const error = action.error ?? adding.error;
 
   useEffect(() => {
     if (!repo && downloadable.data?.length) setRepo(downloadable.data[0].repo);
@@ -32,22 +33,18 @@ export function ModelPage() {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [download.result]);
 
-  const act = async (f: () => Promise<unknown>) => {
-    setError(null);
-    try {
-      await f();
-      models.reload();
-      await refreshStatus();
-    } catch (e) {
-      setError((e as Error).message);
-    }
+  const afterChange = async () => {
+    models.reload();
+    await refreshStatus();
   };
-
-  const add = async () => {
-    setAdding(true);
-    await act(() => api.addModel({ folder }));
-    setAdding(false);
-  };
+  const act = (f: () => Promise<unknown>) => action.run(async () => {
+    await f();
+    await afterChange();
+  });
+  const add = () => adding.run(async () => {
+    await api.addModel({ folder });
+    await afterChange();
+  });
 
   return (
     <>
@@ -109,7 +106,7 @@ export function ModelPage() {
               </Text>
               <PathInput label="Model folder" kind="folder" value={folder} onChange={setFolder} placeholder="/models/clip-vit-base-patch16" testId="model-folder" />
               <Group>
-                <Button onClick={add} loading={adding} disabled={!folder} data-testid="add-model">
+                <Button onClick={add} loading={adding.busy} disabled={!folder} data-testid="add-model">
                   Add model
                 </Button>
               </Group>

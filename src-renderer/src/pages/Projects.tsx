@@ -4,7 +4,7 @@ import { PageHeader } from '../components/PageHeader';
 import { PathInput } from '../components/PathInput';
 import { JobPanel } from '../components/JobPanel';
 import { ErrorNote } from '../components/ErrorNote';
-import { useApp, useJob, useQuery } from '../state';
+import { useAction, useApp, useJob, useQuery } from '../state';
 
 export function ProjectsPage() {
   const { api, status, refreshStatus, navigate } = useApp();
@@ -14,26 +14,19 @@ export function ProjectsPage() {
   const [dataFolder, setDataFolder] = useState('');
   const [dbPath, setDbPath] = useState('');
   const [openPath, setOpenPath] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const action = useAction();
+  const { error, busy } = action;
 
   // A project file next to the data folder unless the user names one.
   useEffect(() => {
     if (dataFolder && !dbPath) setDbPath(`${dataFolder.replace(/[\\/]+$/, '')}.lamm.sqlite`);
   }, [dataFolder, dbPath]);
 
-  const run = async (f: () => Promise<unknown>) => {
-    setError(null);
-    setBusy(true);
-    try {
+  const run = (f: () => Promise<unknown>) =>
+    action.run(async () => {
       await f();
       await refreshStatus();
-    } catch (e) {
-      setError((e as Error).message);
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
 
   const create = () =>
     run(async () => {

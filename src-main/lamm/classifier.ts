@@ -3,7 +3,7 @@
 // back, and classification needs nothing else besides the base model's image encoder.
 import type { ProjectStore, RunMetrics } from '../data/store';
 import type { TrainMethod } from './config';
-import { getRunTensor } from './run-tensors';
+import { getRunTensor } from '../data/run-tensors';
 
 export interface ClassifierClass {
   /** The class folder: the stable key in CLI output and exports. */

@@ -6,7 +6,7 @@ import { loadFeatures } from '../data/features';
 import type { ProjectStore, RunMetrics } from '../data/store';
 import { loadRunClassifier, type RunClassifier, type RunSetupRecord } from './classifier';
 import { accuracyOf, predict } from './evaluate';
-import { saveRunTensor } from './run-tensors';
+import { saveRunTensor } from '../data/run-tensors';
 
 export interface MergeOutcome {
   runId: number;

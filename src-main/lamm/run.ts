@@ -20,7 +20,7 @@ import { resolveTrainConfig, type TrainConfig, type TrainConfigInput } from './c
 import { accuracyOf, predict, type Prediction } from './evaluate';
 import { setupLabelTokens } from './prompts';
 import { zeroShotTextFeatures } from './zeroshot';
-import { saveRunTensor } from './run-tensors';
+import { saveRunTensor } from '../data/run-tensors';
 import type { Sample } from './sampling';
 import { trainPrompts, type StepEvent, type TrainingData } from './trainer';
 

@@ -11,7 +11,7 @@ import { loadRunClassifier } from '../../src-main/lamm/classifier';
 import { mergeRuns } from '../../src-main/lamm/merge';
 import { runNeighbours, tokenNeighbours } from '../../src-main/lamm/neighbours';
 import { trainRun } from '../../src-main/lamm/run';
-import { getRunTensor } from '../../src-main/lamm/run-tensors';
+import { getRunTensor } from '../../src-main/data/run-tensors';
 import { setupLabelTokens } from '../../src-main/lamm/prompts';
 import { PromptEncoder } from '../../src-main/lamm/text';
 import { maxAbsDiff } from '../helpers/golden';

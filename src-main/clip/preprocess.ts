@@ -2,7 +2,7 @@
 // centre crop (zero padding when too small) → rescale → normalise, in float32 like numpy.
 // sharp only decodes; every pixel operation is here, so results do not depend on libvips.
 import fs from 'node:fs';
-import sharp from 'sharp';
+import sharp, { type Metadata } from 'sharp';
 import type { PreprocessConfig } from './config';
 
 /** 8-bit RGB, row-major HWC. */
@@ -13,7 +13,58 @@ export interface RgbImage {
 }
 
 /** Larger images are refused rather than exhausting memory (about 16k × 16k). */
-const MAX_PIXELS = 268_402_689;
+export const MAX_PIXELS = 268_402_689;
+
+/**
+ * The most pixels a decode holds (25 MP: 75 MiB as RGB, 100 MiB for a grey image widened to
+ * RGB). Images within it decode whole, so preprocessing stays bit-exact to HF's; larger ones
+ * are shrunk by libvips while it reads them (line by line: the full raster never exists) to
+ * fit it, before the exact resize. A 24 MP camera photo is within it.
+ */
+export const DECODE_PIXEL_BUDGET = 25_000_000;
+
+/** Decodes of more pixels than this wait for one of a few slots, so parallel file work cannot stack them up. */
+const LARGE_DECODE_PIXELS = 4_000_000;
+const LARGE_DECODE_SLOTS = 2;
+let largeDecodes = 0;
+const waitingForSlot: (() => void)[] = [];
+
+/** Runs `work` (which holds about `pixels` pixels) in a large-decode slot when it is large. */
+export async function withDecodeSlot<T>(pixels: number, work: () => Promise<T>): Promise<T> {
+  if (pixels <= LARGE_DECODE_PIXELS) return work();
+  while (largeDecodes >= LARGE_DECODE_SLOTS) await new Promise<void>((resolve) => waitingForSlot.push(resolve));
+  largeDecodes++;
+  try {
+    return await work();
+  } finally {
+    largeDecodes--;
+    waitingForSlot.shift()?.();
+  }
+}
+
+/** How much larger than the model's input a shrunk image stays: random crops of 8% of its area still have the model's resolution. */
+const PRESHRINK_FACTOR = 4;
+
+export interface DecodeOptions {
+  /**
+   * When the image is over the budget anyway, shrink it further, to this short side (but
+   * never under it): a few times the model's input is all preprocessing needs (preshrinkEdge).
+   */
+  shortEdge?: number;
+}
+
+/** The short side to give `decodeImage` for a model's preprocessing. */
+export function preshrinkEdge(cfg: PreprocessConfig): number {
+  return PRESHRINK_FACTOR * Math.max(cfg.shortestEdge, cfg.cropWidth, cfg.cropHeight, cfg.exactSize?.width ?? 0, cfg.exactSize?.height ?? 0);
+}
+
+/** The size a `width`×`height` image is decoded at: itself within the budget, else shrunk to fit it (see DecodeOptions). */
+export function decodeSize(width: number, height: number, opts: DecodeOptions = {}): { width: number; height: number; shrunk: boolean } {
+  if (width * height <= DECODE_PIXEL_BUDGET) return { width, height, shrunk: false };
+  const scale = Math.min(Math.sqrt(DECODE_PIXEL_BUDGET / (width * height)), opts.shortEdge ? opts.shortEdge / Math.min(width, height) : Infinity);
+  const side = (n: number) => Math.max(1, Math.floor(n * scale + 1e-6)); // floor: never over the budget
+  return { width: side(width), height: side(height), shrunk: true };
+}
 
 // ---------------------------------------------------------------- decoding
 
@@ -22,16 +73,54 @@ const MAX_PIXELS = 268_402_689;
  * PIL's `Image.open(...).convert('RGB')` does: alpha dropped without compositing, EXIF
  * orientation not applied, embedded ICC profiles ignored, CMYK converted with PIL's formula.
  */
-export async function decodeImage(input: string | Buffer): Promise<RgbImage> {
+export async function decodeImage(input: string | Buffer, opts: DecodeOptions = {}): Promise<RgbImage> {
+  return withDecodedImage(input, (img) => img, opts);
+}
+
+/**
+ * Decodes `input` and runs `use` on the pixels while still holding the decode's slot (see
+ * withDecodeSlot), so a large raster and the work on it count against the cap together.
+ */
+export async function withDecodedImage<T>(input: string | Buffer, use: (img: RgbImage) => T | Promise<T>, opts: DecodeOptions = {}): Promise<T> {
   const label = typeof input === 'string' ? input : `(${input.length}-byte buffer)`;
+  let bytes: Buffer;
   try {
-    const bytes = typeof input === 'string' ? await readImageFile(input) : input;
+    bytes = typeof input === 'string' ? await readImageFile(input) : input;
     if (bytes.length === 0) throw new Error('file is empty');
-    return isBmp(bytes) ? decodeBmp(bytes) : await decodeWithSharp(bytes);
   } catch (err) {
-    const reason = ((err as Error).message ?? String(err)).split('\n')[0].trim();
-    throw new Error(`cannot decode image ${label}: ${reason}`);
+    throw decodeError(label, err);
   }
+  if (isBmp(bytes)) {
+    const img = (() => {
+      try {
+        return decodeBmp(bytes);
+      } catch (err) {
+        throw decodeError(label, err);
+      }
+    })();
+    return use(img);
+  }
+  let meta: Metadata;
+  try {
+    meta = await sharp(bytes, { limitInputPixels: MAX_PIXELS }).metadata();
+  } catch (err) {
+    throw decodeError(label, err);
+  }
+  const size = decodeSize(meta.width ?? 0, meta.height ?? 0, opts);
+  return withDecodeSlot(size.width * size.height, async () => {
+    let img: RgbImage;
+    try {
+      img = await decodeWithSharp(bytes, meta.space === 'cmyk', size);
+    } catch (err) {
+      throw decodeError(label, err);
+    }
+    return use(img);
+  });
+}
+
+function decodeError(label: string, err: unknown): Error {
+  const reason = ((err as Error).message ?? String(err)).split('\n')[0].trim();
+  return new Error(`cannot decode image ${label}: ${reason}`);
 }
 
 async function readImageFile(file: string): Promise<Buffer> {
@@ -46,15 +135,18 @@ async function readImageFile(file: string): Promise<Buffer> {
   }
 }
 
-async function decodeWithSharp(bytes: Buffer): Promise<RgbImage> {
+async function decodeWithSharp(bytes: Buffer, cmyk: boolean, size: { width: number; height: number; shrunk: boolean }): Promise<RgbImage> {
   // ignoreIcc: PIL hands over the stored values; colour-managing them would shift pixels.
-  const image = sharp(bytes, { ignoreIcc: true, limitInputPixels: MAX_PIXELS });
-  if ((await image.metadata()).space === 'cmyk') {
+  // Sequential read lets libvips stream the file through the shrink below instead of decoding it whole first.
+  let image = sharp(bytes, { ignoreIcc: true, limitInputPixels: MAX_PIXELS, sequentialRead: true });
+  if (size.shrunk) image = image.resize(size.width, size.height, { fit: 'fill' });
+  if (cmyk) {
     // libvips would convert CMYK through an ICC profile; take the raw inks and convert like PIL.
     const { data, info } = await image.pipelineColourspace('cmyk').toColourspace('cmyk').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
     return cmykToRgb(data, info.width, info.height, info.channels);
   }
-  const { data, info } = await image.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+  // Dropping alpha in libvips (a plain band copy, as PIL's convert('RGB')) saves a 4-byte-per-pixel copy here.
+  const { data, info } = await image.removeAlpha().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   return toRgb(data, info.width, info.height, info.channels);
 }
 
@@ -358,5 +450,5 @@ export function preprocessRgb(img: RgbImage, cfg: PreprocessConfig): Float32Arra
 }
 
 export async function preprocessImage(input: string | Buffer, cfg: PreprocessConfig): Promise<Float32Array> {
-  return preprocessRgb(await decodeImage(input), cfg);
+  return withDecodedImage(input, (img) => preprocessRgb(img, cfg), { shortEdge: preshrinkEdge(cfg) });
 }

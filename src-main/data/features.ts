@@ -7,7 +7,7 @@
 import crypto from 'node:crypto';
 import { embedPixels, IMAGE_BATCH, normalizeRow } from '../clip';
 import { augmentedView } from '../clip/augment';
-import { decodeImage } from '../clip/preprocess';
+import { preshrinkEdge, withDecodedImage } from '../clip/preprocess';
 import { deriveSeed } from '../clip/random';
 import type { ClipModel } from '../clip/types';
 import { throwIfCancelled, type JobContext } from '../jobs/context';
@@ -144,15 +144,18 @@ function chunkByViews(todo: Pending[], batchSize: number): Pending[][] {
 async function prepare(chunk: Pending[], model: ClipModel, ctx?: JobContext): Promise<Prepared> {
   const out: Prepared = { rows: [], failed: [] };
   await forEachLimited(chunk, FILE_CONCURRENCY, ctx, async (p) => {
-    let img;
-    try {
-      img = await decodeImage(p.file);
-    } catch (err) {
-      out.failed.push({ imageId: p.imageId, path: p.path, reason: oneLine(err) });
-      return;
-    }
     const seed = viewSeed(p.sha256);
-    for (const view of p.views) out.rows.push({ imageId: p.imageId, view, pixels: augmentedView(img, model.preprocess, seed, view) });
+    let decoded = false;
+    try {
+      // The views are cut while the decode's slot is held: a large raster counts until it is dropped.
+      out.rows.push(...await withDecodedImage(p.file, (img) => {
+        decoded = true;
+        return p.views.map((view) => ({ imageId: p.imageId, view, pixels: augmentedView(img, model.preprocess, seed, view) }));
+      }, { shortEdge: preshrinkEdge(model.preprocess) }));
+    } catch (err) {
+      if (decoded) throw err; // our bug, not a bad file
+      out.failed.push({ imageId: p.imageId, path: p.path, reason: oneLine(err) });
+    }
   });
   return out;
 }

@@ -4,8 +4,8 @@
 // moves never invalidate them, and a crashed run leaves only whole files behind.
 import fs from 'node:fs';
 import path from 'node:path';
-import sharp from 'sharp';
-import { decodeImage } from '../clip/preprocess';
+import sharp, { type Sharp } from 'sharp';
+import { DECODE_PIXEL_BUDGET, decodeImage, MAX_PIXELS, withDecodeSlot } from '../clip/preprocess';
 import type { JobContext } from '../jobs/context';
 import { ownedTempPath } from './owner';
 import { forEachLimited, FILE_CONCURRENCY } from './pool';
@@ -49,17 +49,21 @@ export async function decodeAndThumbnail(buf: Buffer): Promise<ImageHeader & { t
   const header = await readHeader(buf);
   try {
     // libvips has no BMP loader: those go through our own decoder as raw pixels.
-    const pipeline = header.format === 'bmp'
-      ? await decodeImage(buf).then((img) => sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } }))
-      : sharp(buf).rotate(); // thumbnails are for people: honour EXIF orientation
-    const thumbnail = await pipeline
-      .resize(THUMBNAIL_EDGE, THUMBNAIL_EDGE, { fit: 'inside', withoutEnlargement: true })
-      .webp({ quality: THUMBNAIL_QUALITY })
-      .toBuffer();
+    // Otherwise libvips streams the file through the shrink (sequential read): a huge image's
+    // full raster never exists, and the large-decode slots bound how many run at once.
+    const thumbnail = header.format === 'bmp'
+      ? await decodeImage(buf).then((img) => toThumbnail(sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })))
+      : await withDecodeSlot(Math.min(header.width * header.height, DECODE_PIXEL_BUDGET), () =>
+        // thumbnails are for people: honour EXIF orientation
+        toThumbnail(sharp(buf, { limitInputPixels: MAX_PIXELS, sequentialRead: true }).rotate()));
     return { ...header, thumbnail };
   } catch (err) {
     throw new Error(`corrupt ${header.format}: ${decodeReason(err)}`);
   }
+}
+
+function toThumbnail(pipeline: Sharp): Promise<Buffer> {
+  return pipeline.resize(THUMBNAIL_EDGE, THUMBNAIL_EDGE, { fit: 'inside', withoutEnlargement: true }).webp({ quality: THUMBNAIL_QUALITY }).toBuffer();
 }
 
 /** Format and pixel size from the header alone (for content already decoded once). Throws a one-line reason. */
@@ -72,7 +76,7 @@ export async function readHeader(buf: Buffer): Promise<ImageHeader> {
       const { width, height } = await decodeImage(buf);
       return { format, width, height };
     }
-    const meta = await sharp(buf).metadata();
+    const meta = await sharp(buf, { limitInputPixels: MAX_PIXELS }).metadata();
     if (!meta.width || !meta.height) throw new Error('no pixel size in the header');
     return { format, width: meta.width, height: meta.height };
   } catch (err) {

@@ -8,7 +8,7 @@ import type { EpochRecord } from '../api/contract';
 import { currentBackend, describeBackend } from '../backend';
 import { embedPixels, normalizeRow } from '../clip';
 import { augmentedView } from '../clip/augment';
-import { decodeImage, type RgbImage } from '../clip/preprocess';
+import { decodeImage, preshrinkEdge, type RgbImage } from '../clip/preprocess';
 import { deriveSeed } from '../clip/random';
 import type { ClipModel } from '../clip/types';
 import { computeFeatures, loadFeatures, registerClipModel } from '../data/features';
@@ -240,7 +240,7 @@ function onlineTrainingData(store: ProjectStore, model: ClipModel, images: { id:
         if (!img) {
           const info = infos.get(id) ?? store.getImage(id);
           infos.set(id, info);
-          img = await decodeImage(store.imageFile(info));
+          img = await decodeImage(store.imageFile(info), { shortEdge: preshrinkEdge(model.preprocess) });
           decoded.set(id, img);
         }
         const draw = (draws.get(id) ?? 0) + 1;

@@ -6,12 +6,15 @@
 // never import engine code.
 
 import type { TrainConfig, TrainConfigInput, TrainMethod } from '../lamm/config';
+import type { LossTermName } from '../lamm/loss-terms';
 import type { Progress } from '../jobs/context';
 import type { Comparison } from '../lamm/compare';
 
 // Type-only imports of plain engine shapes keep each fact in one place; they vanish at build
 // time, so the renderer still carries no engine code.
-export type { TrainConfig, TrainConfigInput, TrainMethod };
+export type { TrainConfig, TrainConfigInput, TrainMethod, LossTermName };
+// The loss-term list is plain data without imports (no engine code comes with it).
+export { LOSS_TERMS, WEIGHTED_LOSS_TERMS } from '../lamm/loss-terms';
 
 // ---------- shared shapes ----------
 
@@ -141,11 +144,10 @@ export interface RunSummary {
 export interface EpochRecord {
   epoch: number;
   lr: number;
+  /** The weighted total. */
   loss: number;
-  ce: number;
-  wc: number;
-  cos: number;
-  kd: number;
+  /** Each term of LOSS_TERMS before its λ; NaN (null over JSON) for a term added after the run was logged. */
+  terms: Record<LossTermName, number>;
   trainAccuracy: number;
   testAccuracy: number | null;
   seconds: number;

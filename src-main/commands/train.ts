@@ -8,6 +8,7 @@ import { importForCommand, startBackend } from './engine';
 import { ProjectStore } from '../data/store';
 import { stderrContext } from '../jobs/context';
 import { TRAIN_METHODS, type TrainConfigInput, type TrainMethod, type WeightConsistencyScale } from '../lamm/config';
+import { formatTerms, WEIGHTED_LOSS_TERMS } from '../lamm/loss-terms';
 import { trainRun, type AccuracyReport } from '../lamm/run';
 
 function configFrom(args: ParsedArgs): TrainConfigInput {
@@ -29,16 +30,14 @@ function configFrom(args: ParsedArgs): TrainConfigInput {
     onlineAugment: args.options['online-augment'] === true ? true : undefined,
     wcScale,
     lambdas: {
-      wc: optionalNumber(args, 'lambda-wc', { min: 0 }),
-      cos: optionalNumber(args, 'lambda-cos', { min: 0 }),
-      kd: optionalNumber(args, 'lambda-kd', { min: 0 }),
+      ...Object.fromEntries(WEIGHTED_LOSS_TERMS.map((t) => [t.weight, optionalNumber(args, `lambda-${t.weight}`, { min: 0 })])),
       T: optionalNumber(args, 'temperature', { min: Number.MIN_VALUE }),
     },
   };
 }
 
 export const train: Command = {
-  usage: '--model DIR --data DIR --shots K [--seed S] [--epochs E] [--method lamm|coop|coop+lamm] [--db FILE] [--classes a,b,...] [--template T] [--views V] [--lr X] [--batch-size B] [--online-augment] [--wc-scale one|inverse-shots] [--lambda-wc X] [--lambda-cos X] [--lambda-kd X] [--temperature T]',
+  usage: `--model DIR --data DIR --shots K [--seed S] [--epochs E] [--method lamm|coop|coop+lamm] [--db FILE] [--classes a,b,...] [--template T] [--views V] [--lr X] [--batch-size B] [--online-augment] [--wc-scale one|inverse-shots] ${WEIGHTED_LOSS_TERMS.map((t) => `[--lambda-${t.weight} X]`).join(' ')} [--temperature T]`,
   switches: ['online-augment'],
   async run(args) {
     const modelDir = requireString(args, 'model');
@@ -63,7 +62,7 @@ export const train: Command = {
         ctx,
         log: (m) => process.stderr.write(`${m}\n`),
         onEpoch: (_runId, e) => {
-          if (e.testAccuracy === null) process.stderr.write(`epoch ${e.epoch + 1}: loss ${e.loss.toFixed(4)} (ce ${e.ce.toFixed(4)} wc ${e.wc.toExponential(2)} cos ${e.cos.toFixed(4)} kd ${e.kd.toFixed(4)}) lr ${e.lr.toExponential(2)} train acc ${(100 * e.trainAccuracy).toFixed(1)}% ${e.seconds.toFixed(2)}s\n`);
+          if (e.testAccuracy === null) process.stderr.write(`epoch ${e.epoch + 1}: loss ${e.loss.toFixed(4)} (${formatTerms(e.terms)}) lr ${e.lr.toExponential(2)} train acc ${(100 * e.trainAccuracy).toFixed(1)}% ${e.seconds.toFixed(2)}s\n`);
         },
       });
       process.stderr.write(`run ${outcome.runId}${dbFile ? ` in ${store.file}` : ''}: ${outcome.timings.secondsPerEpoch.toFixed(3)} s/epoch, ${outcome.timings.secondsPerStep.toFixed(3)} s/step\n`);

@@ -185,6 +185,14 @@ export const MIGRATIONS: readonly string[] = [
     created_at    INTEGER NOT NULL
   );
   `,
+  /* 4: a run's loss terms as one JSON object by term name (lamm/loss-terms.ts), so a new term needs no column */ `
+  ALTER TABLE run_log ADD COLUMN terms_json TEXT NOT NULL DEFAULT '{}';
+  UPDATE run_log SET terms_json = json_object('ce', ce, 'wc', wc, 'cos', cos, 'kd', kd);
+  ALTER TABLE run_log DROP COLUMN ce;
+  ALTER TABLE run_log DROP COLUMN wc;
+  ALTER TABLE run_log DROP COLUMN cos;
+  ALTER TABLE run_log DROP COLUMN kd;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

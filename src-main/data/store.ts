@@ -4,6 +4,7 @@
 import path from 'node:path';
 import type { EpochRecord, RunKind, RunStatus } from '../api/contract';
 import { blobToFloats, floatsToBlob, openDatabase, type Db, type OpenOptions, type Statement } from './db';
+import { LOSS_TERMS } from '../lamm/loss-terms';
 import { currentOwner, ownerAlive, removeTempFiles, type ProcessOwner } from './owner';
 
 export type SplitName = 'train' | 'test';
@@ -380,8 +381,8 @@ export class ProjectStore {
   }
 
   appendRunLog(runId: number, e: EpochRecord): void {
-    this.stmt(`INSERT OR REPLACE INTO run_log (run_id, epoch, lr, loss, ce, wc, cos, kd, train_accuracy, test_accuracy, seconds)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(runId, e.epoch, e.lr, e.loss, e.ce, e.wc, e.cos, e.kd, e.trainAccuracy, e.testAccuracy, e.seconds);
+    this.stmt(`INSERT OR REPLACE INTO run_log (run_id, epoch, lr, loss, terms_json, train_accuracy, test_accuracy, seconds)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(runId, e.epoch, e.lr, e.loss, JSON.stringify(e.terms), e.trainAccuracy, e.testAccuracy, e.seconds);
   }
 
   saveLabelEmbeddings(runId: number, rows: LabelEmbeddingRow[]): void {
@@ -433,7 +434,7 @@ export class ProjectStore {
 
   getRunLog(runId: number): EpochRecord[] {
     return (this.stmt('SELECT * FROM run_log WHERE run_id = ? ORDER BY epoch').all(runId) as RunLogRowDb[]).map((r) => ({
-      epoch: r.epoch, lr: r.lr, loss: r.loss, ce: r.ce, wc: r.wc, cos: r.cos, kd: r.kd,
+      epoch: r.epoch, lr: r.lr, loss: r.loss, terms: readTerms(r.terms_json),
       trainAccuracy: r.train_accuracy, testAccuracy: r.test_accuracy, seconds: r.seconds,
     }));
   }
@@ -486,6 +487,12 @@ export function defaultPromptName(folder: string): string {
 
 // ---------- row mapping ----------
 
+/** Every term of LOSS_TERMS; one the run did not log (added since) reads NaN. */
+function readTerms(json: string): EpochRecord['terms'] {
+  const stored = JSON.parse(json) as Record<string, unknown>;
+  return Object.fromEntries(LOSS_TERMS.map((t) => [t.name, typeof stored[t.name] === 'number' ? stored[t.name] : Number.NaN])) as EpochRecord['terms'];
+}
+
 interface DatasetRowDb { id: number; root: string; layout: Layout; split_seed: number; test_fraction: number; created_at: number; last_import: string | null }
 interface ClassRowDb { id: number; dataset_id: number; folder: string; display_name: string; prompt_name: string }
 interface ImageRowDb {
@@ -499,7 +506,7 @@ interface RunRowDb {
   backend: string | null; metrics_json: string | null; timings_json: string | null; error: string | null; created_at: number; finished_at: number | null;
 }
 interface LeaseRowDb { id: number; kind: 'run' | 'import'; run_id: number | null; host: string; pid: number; process_start: string }
-interface RunLogRowDb { epoch: number; lr: number; loss: number; ce: number; wc: number; cos: number; kd: number; train_accuracy: number; test_accuracy: number | null; seconds: number }
+interface RunLogRowDb { epoch: number; lr: number; loss: number; terms_json: string; train_accuracy: number; test_accuracy: number | null; seconds: number }
 interface PredictionRowDb { image_id: number; label_class_id: number; predicted_class_id: number; score: number; probs: Buffer | null }
 
 function toDataset(r: DatasetRowDb): DatasetInfo {

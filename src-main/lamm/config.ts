@@ -1,5 +1,6 @@
 // Every training setting, named once, with the defaults of the released LAMM code (DESIGN §3).
 // The CLI, the service and the worker all pass a partial config through `resolveTrainConfig`.
+import { WEIGHTED_LOSS_TERMS, type LossWeightKey } from './loss-terms';
 
 export type TrainMethod = 'lamm' | 'coop' | 'coop+lamm';
 export const TRAIN_METHODS: readonly TrainMethod[] = ['lamm', 'coop', 'coop+lamm'];
@@ -7,16 +8,8 @@ export const TRAIN_METHODS: readonly TrainMethod[] = ['lamm', 'coop', 'coop+lamm
 /** `1` (the released code: a plain sum) or `1/K` (the sum scaled by the number of shots). */
 export type WeightConsistencyScale = 'one' | 'inverse-shots';
 
-export interface LossWeights {
-  /** λ_wc: weight of Σ(E−E0)². */
-  wc: number;
-  /** λ_cos: weight of mean(1 − cos(t_y, t0_y)). */
-  cos: number;
-  /** λ_kd: weight of the T²-scaled distillation term. */
-  kd: number;
-  /** Distillation temperature T. */
-  T: number;
-}
+/** λ per weighted loss term (lamm/loss-terms.ts), and the distillation temperature T. */
+export type LossWeights = Record<LossWeightKey, number> & { T: number };
 
 export interface TrainConfig {
   method: TrainMethod;
@@ -55,7 +48,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   warmupEpochs: 1,
   warmupLr: 1e-5,
   wcScale: 'one',
-  lambdas: { wc: 1, cos: 1, kd: 0.05, T: 2 },
+  lambdas: { ...(Object.fromEntries(WEIGHTED_LOSS_TERMS.map((t) => [t.weight, t.defaultWeight])) as Record<LossWeightKey, number>), T: 2 },
   views: 8,
   onlineAugment: false,
 };
@@ -78,7 +71,7 @@ export function resolveTrainConfig(input: TrainConfigInput = {}): TrainConfig {
   if (!Number.isInteger(c.seed)) throw new Error(`seed must be an integer, got ${c.seed}`);
   if (!Number.isInteger(c.warmupEpochs) || c.warmupEpochs < 0) throw new Error(`warmupEpochs must be a non-negative integer, got ${c.warmupEpochs}`);
   for (const key of ['lr', 'warmupLr', 'momentum', 'weightDecay'] as const) nonNegative(c[key], key);
-  for (const key of ['wc', 'cos', 'kd'] as const) nonNegative(c.lambdas[key], `lambdas.${key}`);
+  for (const { weight } of WEIGHTED_LOSS_TERMS) nonNegative(c.lambdas[weight], `lambdas.${weight}`);
   if (!(c.lambdas.T > 0)) throw new Error(`lambdas.T must be positive, got ${c.lambdas.T}`);
   if (c.wcScale !== 'one' && c.wcScale !== 'inverse-shots') throw new Error(`wcScale "${c.wcScale}" must be "one" or "inverse-shots"`);
   return c;

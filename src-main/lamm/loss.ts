@@ -9,6 +9,7 @@
 // Labels enter as a one-hot matrix, never through gather (which has no gradient on wasm).
 import * as tf from '@tensorflow/tfjs';
 import type { LossWeights } from './config';
+import { LOSS_TERMS, type LossTermValues } from './loss-terms';
 
 export interface LossInputs {
   /** Text features of the trained prompts [C, P], unnormalised (straight from the text encoder). */
@@ -26,18 +27,11 @@ export interface LossInputs {
   logitScale: number;
 }
 
-export interface LossTerms<T = tf.Scalar> {
-  total: T;
-  ce: T;
-  /** Σ(E−E0)², before λ_wc. */
-  wc: T;
-  /** mean(1 − cos(t_y, t0_y)), before λ_cos. */
-  cos: T;
-  /** T²·mean(−Σ p log q), before λ_kd. */
-  kd: T;
-}
-
-export interface LossResult extends LossTerms {
+export interface LossResult {
+  /** Σ λ·term over LOSS_TERMS. */
+  total: tf.Scalar;
+  /** Each term before its λ. */
+  terms: LossTermValues<tf.Scalar>;
   /** z = s·f·tᵀ [B, C], for training accuracy. */
   logits: tf.Tensor2D;
 }
@@ -79,8 +73,9 @@ export function lammLoss(x: LossInputs, w: LossWeights): LossResult {
     const logQ = tf.logSoftmax(tf.div(z0, w.T));
     const kd = tf.mul(w.T * w.T, tf.neg(tf.mean(tf.sum(tf.mul(p, logQ), 1)))) as tf.Scalar;
 
-    const total = tf.addN([ce, tf.mul(w.wc, wc), tf.mul(w.cos, cos), tf.mul(w.kd, kd)]) as tf.Scalar;
-    return { total, ce, wc, cos, kd, logits: z };
+    const terms: LossTermValues<tf.Scalar> = { ce, wc, cos, kd };
+    const total = tf.addN(LOSS_TERMS.map((term) => (term.weight === null ? terms[term.name] : tf.mul(w[term.weight], terms[term.name])))) as tf.Scalar;
+    return { total, terms, logits: z };
   });
 }
 

@@ -121,7 +121,7 @@ export async function trainRun(store: ProjectStore, model: ClipModel, request: T
       ctx: hooks.ctx,
       onStep: (s) => hooks.onStep?.(runId, s),
       onEpoch: (e) => {
-        const record: EpochRecord = { epoch: e.epoch, lr: e.lr, loss: e.terms.total, ce: e.terms.ce, wc: e.terms.wc, cos: e.terms.cos, kd: e.terms.kd, trainAccuracy: e.trainAccuracy, testAccuracy: null, seconds: e.seconds };
+        const record: EpochRecord = { epoch: e.epoch, lr: e.lr, loss: e.loss, terms: e.terms, trainAccuracy: e.trainAccuracy, testAccuracy: null, seconds: e.seconds };
         store.appendRunLog(runId, record);
         hooks.onEpoch?.(runId, record);
       },
@@ -141,7 +141,7 @@ export async function trainRun(store: ProjectStore, model: ClipModel, request: T
     const evaluateSeconds = (performance.now() - evaluateStarted) / 1000;
 
     const last = trained.history[trained.history.length - 1];
-    const lastRecord: EpochRecord = { epoch: last.epoch, lr: last.lr, loss: last.terms.total, ce: last.terms.ce, wc: last.terms.wc, cos: last.terms.cos, kd: last.terms.kd, trainAccuracy: last.trainAccuracy, testAccuracy: trainedReport.accuracy, seconds: last.seconds };
+    const lastRecord: EpochRecord = { epoch: last.epoch, lr: last.lr, loss: last.loss, terms: last.terms, trainAccuracy: last.trainAccuracy, testAccuracy: trainedReport.accuracy, seconds: last.seconds };
     const timings: RunTimings = {
       featuresSeconds,
       trainSeconds,

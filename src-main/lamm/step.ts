@@ -9,6 +9,7 @@
 // step and differentiated like t: its gradient reaches the context (the official code).
 import * as tf from '@tensorflow/tfjs';
 import type { LossResult } from './loss';
+import { LOSS_TERMS } from './loss-terms';
 import type { PromptEncoder } from './text';
 
 /** Prompt tokens up to which a step is one taped text pass (its tape must fit the wasm heap). */
@@ -31,14 +32,14 @@ export interface StepInputs {
 export interface StepResult {
   /** Gradient per trained variable, by variable name. */
   grads: tf.NamedTensorMap;
-  /** [total, ce, wc, cos, kd]. */
+  /** [total, then each term in LOSS_TERMS order]. */
   terms: tf.Tensor1D;
   /** Predicted class per batch sample. */
   predicted: tf.Tensor1D;
 }
 
 function keepTerms(r: LossResult): { terms: tf.Tensor1D; predicted: tf.Tensor1D } {
-  return { terms: tf.keep(tf.stack([r.total, r.ce, r.wc, r.cos, r.kd]) as tf.Tensor1D), predicted: tf.keep(tf.argMax(r.logits, 1) as tf.Tensor1D) };
+  return { terms: tf.keep(tf.stack([r.total, ...LOSS_TERMS.map((t) => r.terms[t.name])]) as tf.Tensor1D), predicted: tf.keep(tf.argMax(r.logits, 1) as tf.Tensor1D) };
 }
 
 export function lossAndGradients(x: StepInputs, tokensPerPass = TOKENS_PER_PASS, tokensPerChunk = TOKENS_PER_CHUNK): StepResult {

@@ -8,7 +8,8 @@ import { mulberry32 } from '../clip/random';
 import type { ClipModel } from '../clip/types';
 import { throwIfCancelled, type JobContext } from '../jobs/context';
 import { effectiveLossWeights, trainsContext, trainsLabels, type LossWeights, type TrainConfig } from './config';
-import { l2Normalize, lammLoss, oneHot, type LossTerms } from './loss';
+import { l2Normalize, lammLoss, oneHot } from './loss';
+import { LOSS_TERMS, termsFromList, type LossTermValues } from './loss-terms';
 import type { LabelTokenSetup } from './prompts';
 import { epochBatches, stepsPerEpoch, type Sample } from './sampling';
 import { learningRate } from './schedule';
@@ -27,7 +28,9 @@ export interface StepEvent {
   step: number;
   steps: number;
   lr: number;
-  terms: LossTerms<number>;
+  /** The weighted total. */
+  loss: number;
+  terms: LossTermValues;
   /** Accuracy on this batch. */
   trainAccuracy: number;
 }
@@ -35,8 +38,9 @@ export interface StepEvent {
 export interface EpochSummary {
   epoch: number;
   lr: number;
-  /** Each term averaged over the epoch's steps. */
-  terms: LossTerms<number>;
+  /** The total and each term, averaged over the epoch's steps. */
+  loss: number;
+  terms: LossTermValues;
   trainAccuracy: number;
   seconds: number;
 }
@@ -135,12 +139,6 @@ class Sgd {
   }
 }
 
-function zeroTerms(): LossTerms<number> {
-  return { total: 0, ce: 0, wc: 0, cos: 0, kd: 0 };
-}
-
-const TERM_NAMES = ['total', 'ce', 'wc', 'cos', 'kd'] as const;
-
 export async function trainPrompts(model: ClipModel, setup: LabelTokenSetup, config: TrainConfig, data: TrainingData, hooks: TrainHooks = {}): Promise<TrainedPrompts> {
   const classes = setup.promptIds.length;
   const imageCount = data.labels.length;
@@ -164,7 +162,7 @@ export async function trainPrompts(model: ClipModel, setup: LabelTokenSetup, con
     for (let epoch = 0; epoch < config.epochs; epoch++) {
       const started = performance.now();
       const lr = learningRate(epoch, config);
-      const sums = zeroTerms();
+      const sums = new Float64Array(1 + LOSS_TERMS.length); // total, then each term
       let right = 0;
       let seen = 0;
       const batches = epochBatches(imageCount, config.views, config.batchSize, random);
@@ -185,20 +183,21 @@ export async function trainPrompts(model: ClipModel, setup: LabelTokenSetup, con
         const predicted = predictedTensor.dataSync();
         tf.dispose([termTensor, predictedTensor, ...Object.values(grads), features, y]);
 
-        const terms = Object.fromEntries(TERM_NAMES.map((k, i) => [k, termValues[i]])) as unknown as LossTerms<number>;
-        for (const k of TERM_NAMES) sums[k] += terms[k];
+        termValues.forEach((v, i) => (sums[i] += v));
+        const loss = termValues[0];
         const batchRight = batchLabels.filter((label, i) => predicted[i] === label).length;
         right += batchRight;
         seen += batch.length;
         stepSeconds += (performance.now() - stepStarted) / 1000;
         stepCount++;
-        hooks.onStep?.({ epoch, step, steps, lr, terms, trainAccuracy: batchRight / batch.length });
-        hooks.ctx?.progress({ stage: 'train', done: epoch * steps + step + 1, total: config.epochs * steps, message: `epoch ${epoch + 1}/${config.epochs} loss ${terms.total.toFixed(4)}` });
+        hooks.onStep?.({ epoch, step, steps, lr, loss, terms: termsFromList(termValues, 1), trainAccuracy: batchRight / batch.length });
+        hooks.ctx?.progress({ stage: 'train', done: epoch * steps + step + 1, total: config.epochs * steps, message: `epoch ${epoch + 1}/${config.epochs} loss ${loss.toFixed(4)}` });
       }
       const summary: EpochSummary = {
         epoch,
         lr,
-        terms: Object.fromEntries(TERM_NAMES.map((k) => [k, sums[k] / batches.length])) as unknown as LossTerms<number>,
+        loss: sums[0] / batches.length,
+        terms: termsFromList(sums.map((v) => v / batches.length), 1),
         trainAccuracy: right / seen,
         seconds: (performance.now() - started) / 1000,
       };

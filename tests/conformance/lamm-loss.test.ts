@@ -72,7 +72,7 @@ describe.skipIf(!HAS_GOLDEN)('LAMM loss conformance (golden)', () => {
   it('reproduces the four terms and the total', () => {
     const got = tf.tidy(() => {
       const r = lossAt(tf.tensor3d(g.label_embeddings));
-      return { total: r.total.dataSync()[0], ce: r.ce.dataSync()[0], wc: r.wc.dataSync()[0], cos: r.cos.dataSync()[0], kd: r.kd.dataSync()[0] };
+      return { total: r.total.dataSync()[0], ce: r.terms.ce.dataSync()[0], wc: r.terms.wc.dataSync()[0], cos: r.terms.cos.dataSync()[0], kd: r.terms.kd.dataSync()[0] };
     });
     for (const k of ['ce', 'wc', 'cos', 'kd', 'total'] as const) {
       expect(Math.abs(got[k] - g.terms[k]), `${k}: ${got[k]} vs ${g.terms[k]}`).toBeLessThanOrEqual(RELATIVE * Math.abs(g.terms[k]));

@@ -125,7 +125,7 @@ describe('runs', () => {
     expect(store.getRunClasses(runId)).toEqual(classes.map((c) => ({ classId: c.id, promptName: c.promptName })));
     store.updateRun(runId, { backend: 'wasm (1 thread)' });
 
-    const epochs = [1, 2].map((epoch) => ({ epoch, lr: 0.002 / epoch, loss: 1 / epoch, ce: 0.5, wc: 0.1, cos: 0.2, kd: 0.3, trainAccuracy: 0.5 * epoch, testAccuracy: epoch === 2 ? 0.75 : null, seconds: 1.5 }));
+    const epochs = [1, 2].map((epoch) => ({ epoch, lr: 0.002 / epoch, loss: 1 / epoch, terms: { ce: 0.5, wc: 0.1, cos: 0.2, kd: 0.3 }, trainAccuracy: 0.5 * epoch, testAccuracy: epoch === 2 ? 0.75 : null, seconds: 1.5 }));
     for (const e of epochs) store.appendRunLog(runId, e);
     expect(store.getRunLog(runId)).toEqual(epochs);
 
@@ -149,7 +149,7 @@ describe('runs', () => {
     const { store, datasetId, classes } = await withDataset();
     const make = () => store.createRun({ datasetId, modelId: null, kind: 'coop', config: {}, classes: [{ classId: classes[0].id, promptName: 'x' }] });
     const failed = make();
-    store.appendRunLog(failed, { epoch: 1, lr: 1, loss: 1, ce: 1, wc: 0, cos: 0, kd: 0, trainAccuracy: 0, testAccuracy: null, seconds: 1 });
+    store.appendRunLog(failed, { epoch: 1, lr: 1, loss: 1, terms: { ce: 1, wc: 0, cos: 0, kd: 0 }, trainAccuracy: 0, testAccuracy: null, seconds: 1 });
     store.failRun(failed, new Error('out of memory\n  at somewhere'));
     const cancelled = make();
     store.failRun(cancelled, 'cancelled', { cancelled: true });

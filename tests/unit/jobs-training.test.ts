@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProjectStore } from '../../src-main/data/store';
 import { CancelledError, type JobContext } from '../../src-main/jobs/context';
 import { runTrainingJob, startTraining, type TrainJobEvent } from '../../src-main/jobs/training';
+import { LOSS_TERMS } from '../../src-main/lamm/loss-terms';
 import { makeProject, makeTinyModel, tableCounts, tempDir } from './lamm-fixture';
 
 const QUICK = { shots: 2, epochs: 2, views: 2, batchSize: 4 };
@@ -33,7 +34,8 @@ describe('training worker', () => {
     const types = new Set(events.map((e) => e.type));
     for (const t of ['run', 'step', 'epoch', 'progress', 'log']) expect(types.has(t as TrainJobEvent['type'])).toBe(true);
     const step = events.find((e) => e.type === 'step');
-    expect(step?.type === 'step' && Object.keys(step.step.terms).sort()).toEqual(['ce', 'cos', 'kd', 'total', 'wc']);
+    expect(step?.type === 'step' && Object.keys(step.step.terms)).toEqual(LOSS_TERMS.map((t) => t.name));
+    expect(step?.type === 'step' && Number.isFinite(step.step.loss)).toBe(true);
     const store = ProjectStore.open(dbFile);
     expect(store.getRun(outcome.runId).status).toBe('done');
     store.close();

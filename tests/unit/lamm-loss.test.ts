@@ -50,7 +50,7 @@ describe('lammLoss', () => {
         imageFeatures: tf.tensor2d(f.flat(), [B, P]), oneHotLabels: oneHot(y, C),
         labelEmbeddings: tf.tensor3d(E, [C, M, D]), initialLabelEmbeddings: tf.tensor3d(E0, [C, M, D]), logitScale,
       }, weights);
-      return { ce: r.ce.dataSync()[0], wc: r.wc.dataSync()[0], cos: r.cos.dataSync()[0], kd: r.kd.dataSync()[0], total: r.total.dataSync()[0] };
+      return { ce: r.terms.ce.dataSync()[0], wc: r.terms.wc.dataSync()[0], cos: r.terms.cos.dataSync()[0], kd: r.terms.kd.dataSync()[0], total: r.total.dataSync()[0] };
     });
   }
 
@@ -89,7 +89,7 @@ describe('lammLoss', () => {
         textFeatures: tf.tensor2d(t, [C, P]), zeroShotFeatures: tf.tensor2d(t0, [C, P]),
         imageFeatures: tf.tensor2d(f.flat().slice(0, labels.length * P), [labels.length, P]), oneHotLabels: oneHot(labels, C),
         labelEmbeddings: null, initialLabelEmbeddings: null, logitScale,
-      }, weights).cos.dataSync()[0]);
+      }, weights).terms.cos.dataSync()[0]);
       expect(cos, labels.join(',')).toBeCloseTo(featureLoss(labels), 5);
     }
     expect(featureLoss([1, 1, 1, 1, 1])).toBe(0);

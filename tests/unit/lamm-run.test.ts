@@ -16,6 +16,7 @@ import { setupLabelTokens } from '../../src-main/lamm/prompts';
 import { PromptEncoder } from '../../src-main/lamm/text';
 import { maxAbsDiff } from '../helpers/golden';
 import { FIXTURE_CLASSES, makeProject, makeTinyModel, tempDir } from './lamm-fixture';
+import { LOSS_TERMS } from '../../src-main/lamm/loss-terms';
 
 const c0Count = (store: ProjectStore, runId: number) => store.getRunClasses(runId).length;
 const QUICK = { shots: 3, epochs: 3, views: 2, batchSize: 4, lr: 0.01, warmupEpochs: 1 };
@@ -52,8 +53,9 @@ describe('training runs', () => {
     expect(log.map((e) => e.epoch)).toEqual([0, 1, 2]);
     expect(log[0].lr).toBe(1e-5);
     expect(log[2].testAccuracy).toBe(out.trained.accuracy);
-    expect(log.every((e) => [e.loss, e.ce, e.wc, e.cos, e.kd].every(Number.isFinite))).toBe(true);
-    expect(log[0].loss).toBeCloseTo(log[0].ce + log[0].wc + log[0].cos + 0.05 * log[0].kd, 4);
+    expect(log.every((e) => [e.loss, ...LOSS_TERMS.map((t) => e.terms[t.name])].every(Number.isFinite))).toBe(true);
+    const t = log[0].terms;
+    expect(log[0].loss).toBeCloseTo(t.ce + t.wc + t.cos + 0.05 * t.kd, 4);
     const embeddings = store.getLabelEmbeddings(out.runId);
     expect(embeddings).toHaveLength(4);
     expect(embeddings.some((e) => e.data.some((v, i) => v !== e.init[i]))).toBe(true);

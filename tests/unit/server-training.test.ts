@@ -36,7 +36,7 @@ describe('training over lamm serve', () => {
     const { jobId } = await client.api.startTraining({ shots: 2, epochs: 400, views: 2, batchSize: 4 });
     const { runId, epoch } = await firstEpoch;
     expect(Number.isInteger(epoch!.epoch)).toBe(true);
-    expect(Number.isFinite(epoch!.loss) && Number.isFinite(epoch!.ce)).toBe(true);
+    expect(Number.isFinite(epoch!.loss) && Number.isFinite(epoch!.terms.ce)).toBe(true);
 
     // A call during the run: answered promptly, and the run is still going afterwards.
     const asked = performance.now();

@@ -1,21 +1,17 @@
 import { Accordion, Badge, Button, Card, Grid, Group, NumberInput, Select, Stack, Switch, Table, Text, TextInput, Title, Tooltip } from '@mantine/core';
 import { useEffect, useMemo, useState } from 'react';
-import type { EpochRecord, RunDetail, RunSummary, TrainConfig } from '../../../src-main/api/contract';
+import { LOSS_TERMS, WEIGHTED_LOSS_TERMS, type EpochRecord, type RunDetail, type RunSummary, type TrainConfig } from '../../../src-main/api/contract';
 import { PageHeader } from '../components/PageHeader';
 import { JobPanel } from '../components/JobPanel';
 import { ErrorNote } from '../components/ErrorNote';
 import { LineChart, type Series } from '../components/LineChart';
-import { SERIES_COLORS } from '../theme';
+import { SERIES_COLORS, termColor } from '../theme';
 import { formatWhen, pct } from '../format';
 import { useApp, useEvent, useJob, useQuery } from '../state';
 
-const LOSS_TERMS = [
-  { key: 'loss', label: 'total (weighted)' },
-  { key: 'ce', label: 'cross-entropy' },
-  { key: 'wc', label: 'weight consistency Σ(E−E0)²' },
-  { key: 'cos', label: 'cosine 1 − cos(t, t0)' },
-  { key: 'kd', label: 'distillation T²·CE(p, q)' },
-] as const;
+/** `λ_kd·T²·CE(p, q)`: a term as the loss formula writes it. */
+const weighted = (t: (typeof LOSS_TERMS)[number]) => (t.weight === null ? t.formula : `λ_${t.weight}·${t.formula}`);
+const LOSS_FORMULA = `loss = ${LOSS_TERMS.map(weighted).join(' + ')}`;
 
 export function TrainPage() {
   const { api, navigate } = useApp();
@@ -60,7 +56,11 @@ export function TrainPage() {
   const setLambda = (key: keyof TrainConfig['lambdas'], value: number) => setConfig((c) => (c ? { ...c, lambdas: { ...c.lambdas, [key]: value } } : c));
   const num = (v: number | string) => (typeof v === 'number' ? v : Number(v));
 
-  const lossSeries: Series[] = LOSS_TERMS.map((t) => ({ key: t.key, label: t.label, color: SERIES_COLORS[t.key], points: log.map((e) => [e.epoch, e[t.key]]) }));
+  const lossSeries: Series[] = [
+    { key: 'loss', label: 'total (weighted)', color: SERIES_COLORS.loss, points: log.map((e) => [e.epoch, e.loss]) },
+    // A term a run did not log (it was added later) has no points.
+    ...LOSS_TERMS.map((t, i) => ({ key: t.name, label: `${t.label} ${t.formula}`, color: termColor(i), points: log.filter((e) => Number.isFinite(e.terms[t.name])).map((e): [number, number] => [e.epoch, e.terms[t.name]]) })),
+  ];
   const accSeries: Series[] = [
     { key: 'trainAccuracy', label: 'train accuracy', color: SERIES_COLORS.trainAccuracy, points: log.map((e) => [e.epoch, e.trainAccuracy]) },
     { key: 'testAccuracy', label: 'test accuracy', color: SERIES_COLORS.testAccuracy, points: log.filter((e) => e.testAccuracy !== null).map((e) => [e.epoch, e.testAccuracy!]) },
@@ -127,15 +127,19 @@ export function TrainPage() {
                   </Accordion.Item>
                   <Accordion.Item value="loss">
                     <Accordion.Control>
-                      <SectionTitle title="Loss weights" summary={`wc ${config.lambdas.wc} · cos ${config.lambdas.cos} · kd ${config.lambdas.kd}`} />
+                      <SectionTitle title="Loss weights" summary={WEIGHTED_LOSS_TERMS.map((t) => `${t.weight} ${config.lambdas[t.weight]}`).join(' · ')} />
                     </Accordion.Control>
                     <Accordion.Panel>
                       <Stack gap="sm">
                         <Text size="xs" c="dimmed">
-                          loss = CE + λ_wc·Σ(E−E0)² + λ_cos·(1 − cos(t, t0)) + λ_kd·T²·CE(p, q)
+                          {LOSS_FORMULA}
                         </Text>
                         <Group grow>
-                          <NumberInput label="λ_wc" step={0.1} decimalScale={4} value={config.lambdas.wc} onChange={(v) => setLambda('wc', num(v))} />
+                          {WEIGHTED_LOSS_TERMS.map((t) => (
+                            <NumberInput key={t.weight} label={`λ_${t.weight}`} description={t.label} step={0.01} decimalScale={4} value={config.lambdas[t.weight]} onChange={(v) => setLambda(t.weight, num(v))} />
+                          ))}
+                        </Group>
+                        <Group grow>
                           <Select
                             label="λ_wc scale"
                             data={[
@@ -146,10 +150,6 @@ export function TrainPage() {
                             onChange={(v) => v && set('wcScale', v as TrainConfig['wcScale'])}
                             allowDeselect={false}
                           />
-                        </Group>
-                        <Group grow>
-                          <NumberInput label="λ_cos" step={0.1} decimalScale={4} value={config.lambdas.cos} onChange={(v) => setLambda('cos', num(v))} />
-                          <NumberInput label="λ_kd" step={0.01} decimalScale={4} value={config.lambdas.kd} onChange={(v) => setLambda('kd', num(v))} />
                           <NumberInput label="T" step={0.5} decimalScale={2} value={config.lambdas.T} onChange={(v) => setLambda('T', num(v))} />
                         </Group>
                       </Stack>

@@ -77,6 +77,11 @@ export function resolveTrainConfig(input: TrainConfigInput = {}): TrainConfig {
   return c;
 }
 
+/** λ's with the released defaults for every term not given. */
+export function lossWeights(given: Partial<LossWeights> = {}): LossWeights {
+  return { ...DEFAULT_TRAIN_CONFIG.lambdas, ...stripUndefined(given) };
+}
+
 /** The λ's the loss actually uses: λ_wc already scaled by 1 or 1/K. */
 export function effectiveLossWeights(c: TrainConfig): LossWeights {
   return { ...c.lambdas, wc: c.wcScale === 'inverse-shots' ? c.lambdas.wc / c.shots : c.lambdas.wc };

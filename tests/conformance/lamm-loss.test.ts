@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src-main/backend';
 import { loadClip } from '../../src-main/clip/model';
 import type { ClipModel } from '../../src-main/clip/types';
+import { lossWeights } from '../../src-main/lamm/config';
 import { lammLoss, oneHot } from '../../src-main/lamm/loss';
 import { setupLabelTokens } from '../../src-main/lamm/prompts';
 import { lossAndGradients } from '../../src-main/lamm/step';
@@ -65,7 +66,7 @@ describe.skipIf(!HAS_GOLDEN)('LAMM loss conformance (golden)', () => {
       labelEmbeddings: E,
       initialLabelEmbeddings: encoder.initialLabels,
       logitScale: model.logitScale,
-    }, g.lambda);
+    }, lossWeights(g.lambda));
     return r;
   }
 
@@ -91,7 +92,7 @@ describe.skipIf(!HAS_GOLDEN)('LAMM loss conformance (golden)', () => {
     const y = oneHot(g.labels, g.classnames.length);
     const step = lossAndGradients({
       encoder, labels: E, context: null,
-      loss: (text, e) => lammLoss({ textFeatures: text, zeroShotFeatures: t0, imageFeatures: f, oneHotLabels: y, labelEmbeddings: e, initialLabelEmbeddings: encoder.initialLabels, logitScale: model.logitScale }, g.lambda),
+      loss: (text, e) => lammLoss({ textFeatures: text, zeroShotFeatures: t0, imageFeatures: f, oneHotLabels: y, labelEmbeddings: e, initialLabelEmbeddings: encoder.initialLabels, logitScale: model.logitScale }, lossWeights(g.lambda)),
     }, 1, 1);
     expect(Math.abs(step.terms.dataSync()[0] - g.terms.total)).toBeLessThanOrEqual(RELATIVE * g.terms.total);
     expectRelativeClose(step.grads[E.name].dataSync(), g.grad.flat(2), 'chunked dL/dE');

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { blobToFloats, floatsToBlob, LAMM_APPLICATION_ID, MIGRATIONS, openDatabase, SCHEMA_VERSION } from '../../src-main/data/db';
 import { importFolder } from '../../src-main/data/import';
 import { defaultPromptName, ProjectStore } from '../../src-main/data/store';
+import { LOSS_TERMS, termsFromList } from '../../src-main/lamm/loss-terms';
 import { makeClassFolder, tempDir } from './data-fixtures';
 
 const stores: ProjectStore[] = [];
@@ -125,7 +126,7 @@ describe('runs', () => {
     expect(store.getRunClasses(runId)).toEqual(classes.map((c) => ({ classId: c.id, promptName: c.promptName })));
     store.updateRun(runId, { backend: 'wasm (1 thread)' });
 
-    const epochs = [1, 2].map((epoch) => ({ epoch, lr: 0.002 / epoch, loss: 1 / epoch, terms: { ce: 0.5, wc: 0.1, cos: 0.2, kd: 0.3 }, trainAccuracy: 0.5 * epoch, testAccuracy: epoch === 2 ? 0.75 : null, seconds: 1.5 }));
+    const epochs = [1, 2].map((epoch) => ({ epoch, lr: 0.002 / epoch, loss: 1 / epoch, terms: termsFromList(LOSS_TERMS.map((_, i) => 0.1 * (i + 1))), trainAccuracy: 0.5 * epoch, testAccuracy: epoch === 2 ? 0.75 : null, seconds: 1.5 }));
     for (const e of epochs) store.appendRunLog(runId, e);
     expect(store.getRunLog(runId)).toEqual(epochs);
 
@@ -149,7 +150,7 @@ describe('runs', () => {
     const { store, datasetId, classes } = await withDataset();
     const make = () => store.createRun({ datasetId, modelId: null, kind: 'coop', config: {}, classes: [{ classId: classes[0].id, promptName: 'x' }] });
     const failed = make();
-    store.appendRunLog(failed, { epoch: 1, lr: 1, loss: 1, terms: { ce: 1, wc: 0, cos: 0, kd: 0 }, trainAccuracy: 0, testAccuracy: null, seconds: 1 });
+    store.appendRunLog(failed, { epoch: 1, lr: 1, loss: 1, terms: termsFromList(LOSS_TERMS.map(() => 1)), trainAccuracy: 0, testAccuracy: null, seconds: 1 });
     store.failRun(failed, new Error('out of memory\n  at somewhere'));
     const cancelled = make();
     store.failRun(cancelled, 'cancelled', { cancelled: true });

@@ -9,7 +9,7 @@ import { initBackend } from '../../src-main/backend';
 import { loadClip } from '../../src-main/clip/model';
 import { mulberry32 } from '../../src-main/clip/random';
 import type { ClipModel } from '../../src-main/clip/types';
-import { DEFAULT_TRAIN_CONFIG, resolveTrainConfig, type LossWeights } from '../../src-main/lamm/config';
+import { DEFAULT_TRAIN_CONFIG, lossWeights, resolveTrainConfig, type LossWeights } from '../../src-main/lamm/config';
 import { oneHot } from '../../src-main/lamm/loss';
 import { setupLabelTokens } from '../../src-main/lamm/prompts';
 import { PromptEncoder } from '../../src-main/lamm/text';
@@ -17,7 +17,7 @@ import { anchorFollowsContext, lossWeightsFor, trainingStep } from '../../src-ma
 import { maxAbsDiff } from '../helpers/golden';
 import { makeTinyModel, tempDir } from './lamm-fixture';
 
-const weights: LossWeights = { wc: 1, cos: 1, kd: 0.05, T: 2 };
+const weights: LossWeights = lossWeights({ wc: 1, cos: 1, kd: 0.05, T: 2 });
 
 describe('CoOp+LAMM anchor', () => {
   let dir: string;

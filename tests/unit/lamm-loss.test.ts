@@ -3,11 +3,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src-main/backend';
+import { lossWeights } from '../../src-main/lamm/config';
 import { lammLoss, oneHot } from '../../src-main/lamm/loss';
 import { mulberry32 as seededRandom } from '../../src-main/clip/random';
 
 const C = 3, B = 5, P = 4, M = 2, D = 3;
-const weights = { wc: 0.7, cos: 1.3, kd: 0.05, T: 2 };
+const weights = lossWeights({ wc: 0.7, cos: 1.3, kd: 0.05, T: 2 });
 const logitScale = Math.log(10);
 
 function randn(random: () => number, n: number): number[] {

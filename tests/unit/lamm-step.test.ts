@@ -7,6 +7,7 @@ import { initBackend } from '../../src-main/backend';
 import { loadClip } from '../../src-main/clip/model';
 import { mulberry32 } from '../../src-main/clip/random';
 import type { ClipModel } from '../../src-main/clip/types';
+import { lossWeights } from '../../src-main/lamm/config';
 import { lammLoss, oneHot } from '../../src-main/lamm/loss';
 import { setupLabelTokens } from '../../src-main/lamm/prompts';
 import { lossAndGradients } from '../../src-main/lamm/step';
@@ -42,7 +43,7 @@ describe('chunked training step', () => {
     const t0 = encoder.encode();
     const inputs = {
       encoder, labels, context,
-      loss: (text: tf.Tensor2D, e: tf.Tensor3D | null) => lammLoss({ textFeatures: text, zeroShotFeatures: t0, imageFeatures: f, oneHotLabels: y, labelEmbeddings: e, initialLabelEmbeddings: encoder.initialLabels, logitScale: model.logitScale }, { wc: 1, cos: 1, kd: 0.05, T: 2 }),
+      loss: (text: tf.Tensor2D, e: tf.Tensor3D | null) => lammLoss({ textFeatures: text, zeroShotFeatures: t0, imageFeatures: f, oneHotLabels: y, labelEmbeddings: e, initialLabelEmbeddings: encoder.initialLabels, logitScale: model.logitScale }, lossWeights()),
     };
     const before = tf.memory().numTensors;
     const whole = lossAndGradients(inputs, 1e9);
@@ -80,7 +81,7 @@ describe('template prefix cache (pure LAMM)', () => {
       const t0 = encoder.encode();
       const r = lossAndGradients({
         encoder, labels, context: null,
-        loss: (text, e) => lammLoss({ textFeatures: text, zeroShotFeatures: t0, imageFeatures: f, oneHotLabels: y, labelEmbeddings: e, initialLabelEmbeddings: encoder.initialLabels, logitScale: model.logitScale }, { wc: 1, cos: 1, kd: 0.05, T: 2 }),
+        loss: (text, e) => lammLoss({ textFeatures: text, zeroShotFeatures: t0, imageFeatures: f, oneHotLabels: y, labelEmbeddings: e, initialLabelEmbeddings: encoder.initialLabels, logitScale: model.logitScale }, lossWeights()),
       });
       const out = { t0: t0.dataSync().slice(), terms: r.terms.dataSync().slice(), grad: r.grads[labels.name].dataSync().slice() };
       tf.dispose([t0, r.terms, r.predicted, ...Object.values(r.grads)]);

@@ -72,7 +72,7 @@ export class JobRegistry {
 
   cancel(jobId: string): boolean {
     const entry = this.jobs.get(jobId);
-    if (!entry || entry.info.status !== 'running') return false;
+    if (entry?.info.status !== 'running') return false;
     entry.controller.abort();
     return true;
   }

@@ -16,7 +16,7 @@ export interface Command {
   /** Returns the JSON result (printed whole with --json), or undefined for commands that stream their own output. */
   run(args: ParsedArgs): Promise<unknown>;
   /** Human-readable printing without --json; defaults to pretty JSON. */
-  print?(result: any): void;
+  print?(result: unknown): void;
 }
 
 /** Switches every command accepts. */

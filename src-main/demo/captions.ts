@@ -21,7 +21,11 @@ const SIZE_MENTION = 0.5;
 
 export function captionFor(concept: Concept, size: SizeWord | null, random: () => number): string {
   let pick = random() * TOTAL_WEIGHT;
-  const template = TEMPLATES.find((t) => (pick -= t.weight) < 0) ?? TEMPLATES[0];
+  const template =
+    TEMPLATES.find((t) => {
+      pick -= t.weight;
+      return pick < 0;
+    }) ?? TEMPLATES[0];
   const sized = size && random() < SIZE_MENTION ? `${size} ` : '';
   return template.text
     .replace('{}', `${sized}${concept.colour} ${concept.shape}`)

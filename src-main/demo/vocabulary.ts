@@ -3,7 +3,6 @@
 // entry per merge (joined), then <|startoftext|> and <|endoftext|>; merges.txt = a version line
 // then one "left right" pair per line, in rank order. CLIP's own tokenizer reads it unchanged.
 import fs from 'node:fs';
-import path from 'node:path';
 import { bytesToUnicode, END_OF_WORD, vocabularyFromMerges, writeTokenizerFiles as writeClipTokenizerFiles } from '../clip/tokenizer';
 import { captionWords } from './captions';
 

@@ -178,6 +178,6 @@ function insideStar(x: number, y: number): boolean {
 }
 
 function clamp01(v: number): number {
-  return v < 0 ? 0 : v > 1 ? 1 : v;
+  return v < 0 ? 0 : Math.min(v , 1);
 }
 

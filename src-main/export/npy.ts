@@ -11,7 +11,7 @@ export function encodeNpy(shape: number[], data: Float32Array): Buffer {
   const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
   let header = `{'descr': '<f4', 'fortran_order': False, 'shape': ${shapeText}, }`;
   const prefix = MAGIC.length + 2 + 2; // magic, version, header length
-  header += ' '.repeat(ALIGN - ((prefix + header.length + 1) % ALIGN || ALIGN)) + '\n';
+  header += `${' '.repeat(ALIGN - ((prefix + header.length + 1) % ALIGN || ALIGN))}\n`;
   const out = Buffer.alloc(prefix + header.length + data.byteLength);
   MAGIC.copy(out, 0);
   out[6] = 1;

@@ -47,7 +47,7 @@ export function readableToken(tokenizer: ClipTokenizer, id: number): string {
 export function isWordToken(tokenizer: ClipTokenizer, id: number): boolean {
   if (!tokenizer.tokenString(id).endsWith(END_OF_WORD)) return false;
   const text = tokenizer.tokenText(id);
-  return /^[\p{L}\p{N}]+$/u.test(text) && !/^[\x00-\x7f]$/.test(text);
+  return /^[\p{L}\p{N}]+$/u.test(text) && !(text.length === 1 && text.charCodeAt(0) < 0x80);
 }
 
 /**

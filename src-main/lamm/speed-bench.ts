@@ -35,7 +35,7 @@ export interface TrainBenchResult {
 /** A model folder for `spec`, written once per spec and reused. */
 export function benchModelFolder(spec: SyntheticClipSpec, vocabFrom?: string): string {
   const key = JSON.stringify({ ...spec, vocabFrom: vocabFrom ?? null });
-  const name = Buffer.from(key).toString('base64url').slice(0, 24) + '-' + key.length;
+  const name = `${Buffer.from(key).toString('base64url').slice(0, 24)}-${key.length}`;
   const dir = path.join(MODEL_CACHE, name);
   if (!fs.existsSync(path.join(dir, 'model.safetensors'))) {
     const partial = `${dir}.partial-${process.pid}`;

@@ -32,7 +32,11 @@ function connectElectron(bridge: LammBridge): Connection {
     },
     onEvent: (listener) => bridge.onEvent(listener),
   };
-  return { api: createClient(transport), thumbUrl: (id) => bridge.thumbUrl(id), onState: (l) => (l('open'), () => {}) };
+  return { api: createClient(transport), thumbUrl: (id) => bridge.thumbUrl(id), onState: (l) => {
+      l('open');
+      return () => {};
+    },
+  };
 }
 
 /** How long to wait before reconnecting after the server went away (grows to the last value). */

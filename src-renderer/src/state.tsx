@@ -122,18 +122,27 @@ export function useQuery<T>(fetcher: (api: LammApi) => Promise<T>, deps: unknown
   const reload = useCallback(() => setTick((t) => t + 1), []);
   const kinds = refetchOn.join(',');
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the caller lists what the fetcher reads in `deps`
   useEffect(() => {
     if (connection !== 'open') return;
     let live = true;
     setLoading(true);
     fetcher(api).then(
-      (d) => live && (setData(d), setError(null), setLoading(false)),
-      (e: Error) => live && (setError(e.message), setLoading(false)),
+      (d) => {
+        if (!live) return;
+        setData(d);
+        setError(null);
+        setLoading(false);
+      },
+      (e: Error) => {
+        if (!live) return;
+        setError(e.message);
+        setLoading(false);
+      },
     );
     return () => {
       live = false;
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [api, connection, tick, ...deps]);
 
   useEvent('project:changed', ({ what }) => {

@@ -56,9 +56,9 @@ function toRows(series: Series[], xKey: string): Record<string, number>[] {
   for (const s of series) {
     for (const [x, y] of s.points) {
       if (!Number.isFinite(y)) continue;
-      let row = byX.get(x);
-      if (!row) byX.set(x, (row = { [xKey]: x }));
+      const row = byX.get(x) ?? { [xKey]: x };
       row[s.key] = y;
+      byX.set(x, row);
     }
   }
   return [...byX.values()].sort((a, b) => a[xKey] - b[xKey]);

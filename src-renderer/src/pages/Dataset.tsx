@@ -24,9 +24,9 @@ export function DatasetPage() {
     if (defaults.data && seed === '') setSeed(defaults.data.seed);
   }, [defaults.data, shots, seed]);
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: reacts to a finished import only
   useEffect(() => {
     if (importJob.result) classes.reload();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [importJob.result]);
 
   const applySplit = () =>

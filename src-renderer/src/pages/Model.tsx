@@ -25,12 +25,12 @@ export function ModelPage() {
     const projectDir = status?.project?.dbPath.replace(/[\\/][^\\/]*$/, '');
     if (!dest && repo && projectDir) setDest(`${projectDir}/models/${repo.replace('/', '--')}`);
   }, [repo, dest, status?.project?.dbPath]);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: reacts to a finished download only
   useEffect(() => {
     if (download.result) {
       models.reload();
       void refreshStatus();
     }
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [download.result]);
 
   const afterChange = async () => {

@@ -273,56 +273,102 @@ class BatchCommitter {
   }
 }
 
+/** A name as text, with each byte that is not part of valid UTF-8 written as \xNN. */
+function printableName(name: Buffer): string {
+  let out = '';
+  for (let i = 0; i < name.length;) {
+    const n = utf8SequenceLength(name, i);
+    if (n > 0) {
+      out += name.toString('utf8', i, i + n);
+      i += n;
+    } else {
+      out += `\\x${name[i].toString(16).padStart(2, '0')}`;
+      i++;
+    }
+  }
+  return out;
+}
+
+/** Bytes in the valid UTF-8 sequence starting at `i`, or 0 when none starts there. */
+function utf8SequenceLength(b: Buffer, i: number): number {
+  const c = b[i];
+  const n = c < 0x80 ? 1 : c >= 0xc2 && c < 0xe0 ? 2 : c >= 0xe0 && c < 0xf0 ? 3 : c >= 0xf0 && c < 0xf5 ? 4 : 0;
+  if (n === 0 || i + n > b.length) return 0;
+  // Overlong forms and surrogates decode to U+FFFD: a round trip tells them apart.
+  return Buffer.from(b.toString('utf8', i, i + n), 'utf8').equals(b.subarray(i, i + n)) ? n : 0;
+}
+
 /** The project's own files, which must never be imported when the project lives inside the data folder. */
 function ownPaths(store: ProjectStore): string[] {
   if (store.thumbnailDir === null) return []; // in memory
   return [store.file, `${store.file}-wal`, `${store.file}-shm`, `${store.file}-journal`, store.thumbnailDir];
 }
 
-/** Lists the files under `root` and which class (and split) each belongs to. */
+/**
+ * Lists the files under `root` and which class (and split) each belongs to. Links the folder
+ * holds are followed, to files and to folders (a class folder or test/ linked in to save
+ * copying); each real folder is read once, so a loop ends and a folder linked twice counts
+ * once, and both are named in `skipped`. Names that are not UTF-8 are skipped and named too:
+ * a project stores paths as text, and such a name does not survive the trip.
+ */
 export async function scanFolder(root: string, ignore: string[] = []): Promise<{ layout: Layout; files: FoundFile[]; skipped: SkippedFile[] }> {
   const ignored = new Set(ignore.map((p) => path.resolve(p)));
   const all: { rel: string; abs: string; size: number; mtimeMs: number }[] = [];
   const skipped: SkippedFile[] = [];
+  /** Every folder read, by its relative path; and the rel path each real folder (dev:ino) was read as. */
+  const folders: string[] = [];
+  const readAs = new Map<string, string>();
 
-  const walk = async (dir: string, relDir: string): Promise<void> => {
-    const entries = await fs.promises.readdir(dir, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
+  const walk = async (dir: string, relDir: string, st: fs.Stats, ancestors: Set<string>): Promise<void> => {
+    const key = `${st.dev}:${st.ino}`;
+    if (ancestors.has(key)) return void skipped.push({ path: relDir, reason: 'link to a folder that contains it (a loop): not followed' });
+    const first = readAs.get(key);
+    if (first !== undefined) return void skipped.push({ path: relDir, reason: `link to a folder already imported as ${first || '.'}: its files are counted once` });
+    readAs.set(key, relDir);
+    if (relDir) folders.push(relDir);
+    const entries = await fs.promises.readdir(dir, { withFileTypes: true, encoding: 'buffer' }).catch((err: NodeJS.ErrnoException) => {
       skipped.push({ path: relDir || '.', reason: `unreadable folder: ${err.code ?? err.message}` });
       return [];
     });
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const entry of entries) {
-      if (entry.name.startsWith('.')) continue; // .DS_Store, .git, editors' temp files
-      const abs = path.join(dir, entry.name);
-      if (ignored.has(abs)) continue;
-      const rel = relDir ? `${relDir}/${entry.name}` : entry.name;
-      if (entry.isDirectory()) {
-        await walk(abs, rel);
-      } else if (entry.isFile() || entry.isSymbolicLink()) {
-        // Symlinked files are followed; symlinked folders are not (they can loop).
-        const st = await fs.promises.stat(abs).catch(() => null);
-        if (st?.isFile()) all.push({ rel, abs, size: st.size, mtimeMs: st.mtimeMs });
-        else if (!st) skipped.push({ path: rel, reason: 'unreadable: broken link' });
+    const named = entries.map((entry) => ({ entry, name: entry.name.toString('utf8') }));
+    named.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const inside = new Set([...ancestors, key]);
+    for (const { entry, name } of named) {
+      if (entry.name[0] === 0x2e) continue; // .DS_Store, .git, editors' temp files
+      const relOf = (n: string) => (relDir ? `${relDir}/${n}` : n);
+      if (!Buffer.from(name, 'utf8').equals(entry.name)) {
+        const folder = entry.isDirectory();
+        skipped.push({ path: relOf(printableName(entry.name)), reason: folder ? 'folder name is not valid UTF-8 (rename it to import what it holds)' : 'name is not valid UTF-8 (rename the file to import it)' });
+        continue;
       }
+      const abs = path.join(dir, name);
+      if (ignored.has(abs)) continue;
+      const rel = relOf(name);
+      if (!entry.isDirectory() && !entry.isFile() && !entry.isSymbolicLink()) continue; // sockets, fifos, devices
+      // stat follows links: a link is taken as what it points to.
+      const target = await fs.promises.stat(abs).catch(() => null);
+      if (!target) skipped.push({ path: rel, reason: entry.isSymbolicLink() ? 'unreadable: broken link' : 'unreadable' });
+      else if (target.isDirectory()) await walk(abs, rel, target, inside);
+      else if (target.isFile()) all.push({ rel, abs, size: target.size, mtimeMs: target.mtimeMs });
     }
   };
-  await walk(root, '');
+  await walk(root, '', await fs.promises.stat(root), new Set());
 
-  const topDirs = await fs.promises.readdir(root, { withFileTypes: true });
-  const hasSplitFolders = topDirs.some((d) => d.isDirectory() && SPLIT_FOLDERS.has(d.name.toLowerCase())
-    && fs.readdirSync(path.join(root, d.name), { withFileTypes: true }).some((c) => c.isDirectory() && !c.name.startsWith('.')));
-  const layout: Layout = hasSplitFolders ? 'splits' : 'classes';
+  const topFolders = folders.filter((f) => !f.includes('/'));
+  const splitParents = topFolders.filter((d) => SPLIT_FOLDERS.has(d.toLowerCase()) && folders.some((f) => f.startsWith(`${d}/`)));
+  const layout: Layout = splitParents.length > 0 ? 'splits' : 'classes';
 
   // A class folder with no files would silently vanish from the task: say so.
-  const classParents = layout === 'splits' ? topDirs.filter((d) => d.isDirectory() && SPLIT_FOLDERS.has(d.name.toLowerCase())).map((d) => d.name) : [''];
-  for (const parent of classParents) {
-    const dir = path.join(root, parent);
-    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-      if (!entry.isDirectory() || entry.name.startsWith('.') || ignored.has(path.join(dir, entry.name))) continue;
-      const prefix = parent ? `${parent}/${entry.name}/` : `${entry.name}/`;
-      if (!all.some((f) => f.rel.startsWith(prefix))) skipped.push({ path: prefix, reason: 'class folder has no files' });
-    }
+  const holding = new Set<string>();
+  for (const f of all) {
+    const parts = f.rel.split('/');
+    holding.add(parts[0]);
+    if (parts.length > 2) holding.add(`${parts[0]}/${parts[1]}`);
   }
+  const classFolders = layout === 'splits'
+    ? folders.filter((f) => f.split('/').length === 2 && splitParents.includes(f.split('/')[0]))
+    : topFolders;
+  for (const folder of classFolders) if (!holding.has(folder)) skipped.push({ path: `${folder}/`, reason: 'class folder has no files' });
 
   const files: FoundFile[] = [];
   for (const f of all) {

@@ -9,7 +9,7 @@ const root = import.meta.dirname;
 
 export const rendererConfig = {
   root: resolve(root, 'src-renderer'),
-  base: './', // relative asset URLs: the same build works over file:// (Electron) and http (lamm serve)
+  base: './', // relative asset URLs: the same build works over app:// (Electron) and http (lamm serve)
   plugins: [react()],
   build: {
     outDir: resolve(root, 'out/renderer'),

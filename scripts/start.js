@@ -1,28 +1,18 @@
 #!/usr/bin/env node
 // `npm start`: builds the app (seconds), then opens it on the bundled demo project. Electron
-// when its binary is installed; otherwise (an offline install: ELECTRON_SKIP_BINARY_DOWNLOAD)
-// it says so and serves the same UI with `lamm serve --demo`, printing the URL to open.
+// when its binary is installed or can be downloaded now (with Electron's own better-sqlite3
+// build made first, see scripts/electron-native.ts); otherwise (offline, or
+// ELECTRON_SKIP_BINARY_DOWNLOAD=1) it says why and serves the same UI with `lamm serve --demo`,
+// printing the URL to open.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { register } from 'tsx/esm/api';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const require = createRequire(import.meta.url);
 
-/** The Electron binary, or null: require('electron') throws, or names a missing file, when it was not downloaded. */
-function electronBinary() {
-  try {
-    const binary = require('electron');
-    return typeof binary === 'string' && existsSync(binary) ? binary : null;
-  } catch {
-    return null;
-  }
-}
-
-function run(command, args) {
-  const child = spawn(command, args, { cwd: root, stdio: 'inherit' });
+function run(command, args, env = process.env) {
+  const child = spawn(command, args, { cwd: root, stdio: 'inherit', env });
   for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 }
@@ -33,13 +23,21 @@ if (build.status !== 0) {
   process.exit(build.status ?? 1);
 }
 
-const electron = electronBinary();
-if (electron) {
-  run(electron, ['.', '--demo']);
+register();
+const { describeResult, ensureElectronSqlite, findElectron } = await import('./electron-native.ts');
+const native = ensureElectronSqlite({ download: true });
+const electron = findElectron()?.binary ?? null;
+
+if (electron && (native.status === 'ready' || native.status === 'built')) {
+  if (native.status === 'built') console.log(describeResult(native));
+  // ELECTRON_RUN_AS_NODE would make the binary a plain Node: never pass it on to the app.
+  const { ELECTRON_RUN_AS_NODE: _drop, ...env } = process.env;
+  run(electron, ['.', '--demo'], env);
 } else {
+  const why = electron ? describeResult(native) : native.status === 'skipped' ? native.reason : 'Electron is not installed';
   process.stdout.write(
-    'Electron is not installed here (its binary was not downloaded), so LAMM Studio runs as a local web app instead.\n' +
-      'Open the URL below in a browser. (Install Electron with network access to get the desktop window.)\n\n',
+    `LAMM Studio runs as a local web app instead of the desktop window: ${why}.\n` +
+      'Open the URL below in a browser. (README, "The desktop app": how to get the window.)\n\n',
   );
   run(process.execPath, [path.join(root, 'bin/lamm.js'), 'serve', '--demo']);
 }

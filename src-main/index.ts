@@ -1,13 +1,16 @@
-// Electron main: one window on the renderer, the contract over IPC (two channels, generic over
-// every method and event), thumbnails through lamm-thumb://, native dialogs for pickPath.
-// `--demo` on the command line (npm start) opens the bundled demo project.
-import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, shell, type IpcMainInvokeEvent } from 'electron';
+// Electron main: one window on the renderer (served as app://lamm/), the contract over IPC (two
+// channels, generic over every method and event, top frame of the app window only), thumbnails
+// through lamm-thumb://, native dialogs for pickPath. `--demo` on the command line (npm start)
+// opens the bundled demo project.
+import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, session, shell } from 'electron';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { LammService } from './api/service';
 import { dispatch, errorMessage } from './api/rpc';
 import { IPC_CALL, IPC_EVENT, THUMB_SCHEME } from './api/ipc';
-import { isAppNavigation, isExternalLink, windowOptions } from './api/electron-window';
+import { chromiumSwitches, isAppNavigation, isExternalLink, isPermissionAllowed, isTrustedSender, windowOptions } from './api/electron-window';
+import { APP_SCHEME, APP_SCHEME_PRIVILEGES, APP_URL, appProtocolHandler } from './api/app-protocol';
+import { chooseSqliteBinding, SQLITE_BINDING_ENV } from './api/electron-native';
 import { thumbnailProtocolHandler } from './api/thumbnails';
 import type { ParamsOf, ResultOf } from './api/contract';
 import { setTrainingWorkerEntry } from './jobs/training';
@@ -16,8 +19,22 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 // Bundled beside this file by electron-vite (see electron.vite.config.ts).
 setTrainingWorkerEntry({ url: new URL('./train-worker.js', import.meta.url), execArgv: [] });
 const PRELOAD = path.join(here, '../preload/index.cjs');
-const RENDERER_HTML = path.join(here, '../renderer/index.html');
+const RENDERER_DIR = path.join(here, '../renderer');
 const ICON = path.join(here, '../../resources/icon.png');
+export const PAPER_URL = 'https://arxiv.org/abs/2312.08212';
+
+// Electron's own better-sqlite3 build, chosen before anything (here or in the training worker)
+// opens a project. Without it projects cannot open: say so and why, the window still opens.
+const sqliteBinding = chooseSqliteBinding(app.isPackaged ? [process.resourcesPath].filter(Boolean) : [path.join(here, '../..')], {
+  electron: process.versions.electron,
+  modules: process.versions.modules,
+  platform: process.platform,
+  arch: process.arch,
+});
+if ('file' in sqliteBinding) process.env[SQLITE_BINDING_ENV] = sqliteBinding.file;
+else process.stderr.write(`LAMM Studio: ${sqliteBinding.error}\n`);
+
+for (const [name, value] of chromiumSwitches(process.platform)) app.commandLine.appendSwitch(name, value);
 
 /** Electron adds native dialogs to the service; everything else is shared with `lamm serve`. */
 class ElectronService extends LammService {
@@ -35,20 +52,20 @@ class ElectronService extends LammService {
   }
 }
 
-protocol.registerSchemesAsPrivileged([{ scheme: THUMB_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
+protocol.registerSchemesAsPrivileged([
+  { scheme: APP_SCHEME, privileges: APP_SCHEME_PRIVILEGES },
+  { scheme: THUMB_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } },
+]);
 
 if (!app.requestSingleInstanceLock()) app.quit();
 
-const service = new ElectronService({ host: 'electron', stateDir: app.getPath('userData'), version: app.getVersion() });
-let appUrl = pathToFileURL(RENDERER_HTML).href;
-
-function isFromAppWindow(e: IpcMainInvokeEvent): boolean {
-  const url = e.senderFrame?.url;
-  return !!url && isAppNavigation(url, appUrl);
-}
+// LAMM_STATE_DIR moves the per-user folder, as for `lamm serve` (tests, portable installs).
+const stateDir = process.env.LAMM_STATE_DIR ? path.resolve(process.env.LAMM_STATE_DIR) : app.getPath('userData');
+const service = new ElectronService({ host: 'electron', stateDir, version: app.getVersion() });
+let appUrl = APP_URL;
 
 ipcMain.handle(IPC_CALL, async (e, method: string, params: unknown) => {
-  if (!isFromAppWindow(e)) return { ok: false, error: 'request from an unknown page refused' };
+  if (!isTrustedSender(e, service.window, appUrl)) return { ok: false, error: 'request from an unknown page refused' };
   const { id: _id, type: _type, ...rest } = await dispatch(service, { type: 'request', id: 0, method, params });
   return rest;
 });
@@ -76,7 +93,7 @@ function createWindow(): BrowserWindow {
   if (devUrl && !app.isPackaged) {
     appUrl = devUrl;
     void win.loadURL(devUrl);
-  } else void win.loadFile(RENDERER_HTML);
+  } else void win.loadURL(APP_URL);
   return win;
 }
 
@@ -89,7 +106,7 @@ function buildMenu(): void {
       { role: 'editMenu' },
       { role: 'viewMenu' },
       { role: 'windowMenu' },
-      { role: 'help', submenu: [{ label: 'LAMM paper (arXiv)', click: () => void shell.openExternal('https://arxiv.org/abs/2305.16543') }] },
+      { role: 'help', submenu: [{ label: 'LAMM paper (arXiv)', click: () => void shell.openExternal(PAPER_URL) }] },
     ]),
   );
 }
@@ -106,12 +123,29 @@ app.on('window-all-closed', () => {
   if (process.platform !== 'darwin') app.quit();
 });
 
-app.on('before-quit', () => {
-  void service.close();
+// Quit waits for the service to close (jobs cancelled, project files closed), once.
+let closed = false;
+app.on('before-quit', (e) => {
+  if (closed) return;
+  e.preventDefault();
+  closed = true;
+  service
+    .close()
+    .catch((err: unknown) => process.stderr.write(`LAMM Studio: closing: ${errorMessage(err)}\n`))
+    .finally(() => app.quit());
+});
+
+// No page may embed a <webview>.
+app.on('web-contents-created', (_e, contents) => {
+  contents.on('will-attach-webview', (ev) => ev.preventDefault());
 });
 
 app.whenReady().then(() => {
+  session.defaultSession.setPermissionRequestHandler((_wc, permission, callback, details) => callback(isPermissionAllowed(permission, details.requestingUrl, appUrl)));
+  session.defaultSession.setPermissionCheckHandler((_wc, permission, requestingOrigin) => isPermissionAllowed(permission, requestingOrigin, appUrl));
+  protocol.handle(APP_SCHEME, appProtocolHandler(RENDERER_DIR));
   protocol.handle(THUMB_SCHEME, thumbnailProtocolHandler(service));
+  if ('error' in sqliteBinding) dialog.showErrorBox('LAMM Studio cannot open projects', sqliteBinding.error);
   buildMenu();
   createWindow();
   if (process.argv.includes('--demo')) {

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { dispatch, errorMessage, type RequestMessage, type ServerMessage } from './api/rpc';
 import { mimeType, parseThumbId, resolveInside } from './api/file-guard';
+import { serveCsp } from './api/csp';
 import type { LammService } from './api/service';
 import { resolveThumbnail } from './api/thumbnails';
 
@@ -157,6 +158,7 @@ async function sendFile(res: http.ServerResponse, file: string, cacheControl: st
     'Content-Length': stat.size,
     'Cache-Control': cacheControl,
     'X-Content-Type-Options': 'nosniff',
+    ...(file.endsWith('.html') ? { 'Content-Security-Policy': serveCsp(res.req.headers.host) } : {}),
   });
   if (res.req.method === 'HEAD') return void res.end();
   createReadStream(file).on('error', () => res.destroy()).pipe(res);

@@ -1,4 +1,4 @@
-// The Electron window's settings and navigation rules, kept free of Electron imports so they
+// The Electron window's settings, navigation, IPC and permission rules, kept free of Electron imports so they
 // can be unit-tested under plain Node. The renderer gets no Node: context isolation, sandbox,
 // and only the preload's `window.lamm` bridge.
 import type { BrowserWindowConstructorOptions } from 'electron';
@@ -27,8 +27,8 @@ export function windowOptions(preloadPath: string, iconPath?: string): BrowserWi
 }
 
 /**
- * In-window navigation stays on the app's own page (the dev server in development, the
- * bundled index.html otherwise); everything else is refused (links open in the browser).
+ * In-window navigation stays on the app's own page (app://lamm/ when built, the dev server in
+ * development); everything else is refused (links open in the browser).
  */
 export function isAppNavigation(target: string, appUrl: string): boolean {
   let t: URL;
@@ -39,8 +39,47 @@ export function isAppNavigation(target: string, appUrl: string): boolean {
   } catch {
     return false;
   }
-  if (t.protocol === 'file:') return a.protocol === 'file:' && t.pathname === a.pathname;
+  if (t.protocol !== a.protocol) return false;
+  if (t.protocol === 'app:') return t.host === a.host;
   return (t.protocol === 'http:' || t.protocol === 'https:') && t.origin === a.origin;
+}
+
+/** What an IPC event says about its sender (Electron's IpcMainInvokeEvent, narrowed for tests). */
+export interface IpcSender {
+  sender?: unknown;
+  senderFrame?: { url: string; parent: unknown } | null;
+}
+
+/**
+ * Contract calls are accepted only from the top frame of the app window showing the app's
+ * own page: not from a subframe, another window or a page the window was navigated to.
+ */
+export function isTrustedSender(e: IpcSender, window: { webContents: { mainFrame: unknown } } | null, appUrl: string): boolean {
+  const frame = e.senderFrame;
+  if (!window || !frame || e.sender !== window.webContents) return false;
+  return frame === window.webContents.mainFrame && frame.parent === null && isAppNavigation(frame.url, appUrl);
+}
+
+/**
+ * Web permissions the UI uses, granted only to the app's own page. It uses none today (no
+ * clipboard, camera, notifications, fullscreen, …), so every request and check is refused;
+ * a feature that needs one adds its name here.
+ */
+export const ALLOWED_PERMISSIONS: ReadonlySet<string> = new Set<string>();
+
+export function isPermissionAllowed(permission: string, requestingUrl: string | undefined, appUrl: string): boolean {
+  return ALLOWED_PERMISSIONS.has(permission) && !!requestingUrl && isAppNavigation(requestingUrl, appUrl);
+}
+
+/**
+ * Chromium switches set once before `ready`. On Linux Electron's WebGPU finds no adapter without
+ * them (electron/electron#41763): WebGPU itself is still behind a flag there, and Dawn needs
+ * Chromium's Vulkan path (the three features together, as one switch: a second
+ * `enable-features` would replace the first).
+ */
+export function chromiumSwitches(platform: NodeJS.Platform): [name: string, value?: string][] {
+  if (platform !== 'linux') return [];
+  return [['enable-unsafe-webgpu'], ['enable-features', 'Vulkan,VulkanFromANGLE,DefaultANGLEVulkan']];
 }
 
 /** Only plain web links leave the app, in the user's browser. */

@@ -214,7 +214,8 @@ const OUR_TABLES = ['datasets', 'images', 'runs'];
 export function openDatabase(file: string, opts: OpenOptions = {}): Db {
   let db: Db;
   try {
-    db = new Database(file, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
+    // LAMM_SQLITE_BINDING: Electron's build of the addon (src-main/api/electron-native.ts); unset in Node.
+    db = new Database(file, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false, nativeBinding: process.env.LAMM_SQLITE_BINDING || undefined });
   } catch (err) {
     throw new Error(`cannot open project ${file}: ${(err as Error).message}`);
   }

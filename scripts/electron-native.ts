@@ -99,11 +99,11 @@ export function buildElectronSqlite(target: BuildTarget, outDir: string, verbose
       const dir = path.join(scratch, via);
       fs.mkdirSync(dir);
       const made = make(source, dir, target, verbose);
-      if (typeof made === 'string') {
+      if (typeof made !== 'object') {
         failures.push(`${via}: ${made}`);
         continue;
       }
-      const checked = checkUnderRuntime(target, source, made);
+      const checked = checkUnderRuntime(target, source, made.file);
       if (typeof checked === 'string') {
         failures.push(`${via}: built, but ${checked}`);
         continue;
@@ -112,7 +112,7 @@ export function buildElectronSqlite(target: BuildTarget, outDir: string, verbose
       fs.mkdirSync(outDir, { recursive: true });
       // Copy, then rename: a half-written addon is never picked up.
       const tmp = path.join(outDir, `.${ELECTRON_SQLITE_ADDON}.tmp`);
-      fs.copyFileSync(made, tmp);
+      fs.copyFileSync(made.file, tmp);
       fs.renameSync(tmp, path.join(outDir, ELECTRON_SQLITE_ADDON));
       fs.writeFileSync(path.join(outDir, ELECTRON_SQLITE_STAMP), `${JSON.stringify(stamp, null, 2)}\n`);
       return stamp;
@@ -124,7 +124,10 @@ export function buildElectronSqlite(target: BuildTarget, outDir: string, verbose
 }
 
 /** prebuild-install run in a folder holding only better-sqlite3's package.json: it unpacks build/Release there. */
-function prebuilt(source: string, dir: string, target: BuildTarget, verbose: boolean): string {
+/** The built addon, or why there is none. */
+type Made = { file: string } | string;
+
+function prebuilt(source: string, dir: string, target: BuildTarget, verbose: boolean): Made {
   fs.copyFileSync(path.join(source, 'package.json'), path.join(dir, 'package.json'));
   let bin: string;
   try {
@@ -135,12 +138,12 @@ function prebuilt(source: string, dir: string, target: BuildTarget, verbose: boo
   const args = [bin, `--runtime=${target.runtime}`, `--target=${target.electron}`, `--arch=${target.arch}`, `--platform=${target.platform}`, ...(verbose ? ['--verbose'] : [])];
   const r = spawnSync(process.execPath, args, { cwd: dir, encoding: 'utf8', stdio: verbose ? 'inherit' : 'pipe', env: { ...process.env, npm_config_build_from_source: '' } });
   const file = path.join(dir, 'build', 'Release', ELECTRON_SQLITE_ADDON);
-  if (r.status === 0 && fs.existsSync(file)) return file;
+  if (r.status === 0 && fs.existsSync(file)) return { file };
   return `no prebuilt binary (${lastLine(`${r.stdout ?? ''}\n${r.stderr ?? ''}`)})`;
 }
 
 /** node-gyp against Electron's headers, in a copy of the sources (binding.gyp, src, deps). */
-function compiled(source: string, dir: string, target: BuildTarget, verbose: boolean): string {
+function compiled(source: string, dir: string, target: BuildTarget, verbose: boolean): Made {
   for (const entry of ['binding.gyp', 'package.json', 'src', 'deps']) fs.cpSync(path.join(source, entry), path.join(dir, entry), { recursive: true });
   const gyp = nodeGyp();
   if (!gyp) return 'node-gyp not found (it ships with npm)';
@@ -149,7 +152,7 @@ function compiled(source: string, dir: string, target: BuildTarget, verbose: boo
   const env = { ...process.env, npm_config_runtime: target.runtime, npm_config_target: target.electron, npm_config_disturl: target.distUrl, npm_config_nodedir: '' };
   const r = spawnSync(process.execPath, args, { cwd: dir, encoding: 'utf8', stdio: verbose ? 'inherit' : 'pipe', env });
   const file = path.join(dir, 'build', 'Release', ELECTRON_SQLITE_ADDON);
-  if (r.status === 0 && fs.existsSync(file)) return file;
+  if (r.status === 0 && fs.existsSync(file)) return { file };
   return `node-gyp failed (${firstError(`${r.stdout ?? ''}\n${r.stderr ?? ''}`)})`;
 }
 

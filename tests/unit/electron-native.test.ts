@@ -16,7 +16,8 @@ import {
   type NativeRuntime,
 } from '../../src-main/api/electron-native';
 import { openDatabase } from '../../src-main/data/db';
-import { describeResult, ensureElectronSqlite, findElectron } from '../../scripts/electron-native';
+import { buildElectronSqlite, describeResult, ensureElectronSqlite, findElectron } from '../../scripts/electron-native';
+import { spawnSync } from 'node:child_process';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const runtime: NativeRuntime = { electron: '45.5.0', modules: '150', platform: 'linux', arch: 'x64' };
@@ -126,6 +127,38 @@ describe('scripts/electron-native.ts without an Electron binary', () => {
     expect(result).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/^Electron [\d.]+'s binary is not installed/) });
     expect(describeResult(result)).toMatch(/^Electron better-sqlite3: skipped, .*`npm run build:electron-native` makes it once Electron is installed$/);
     expect(fs.existsSync(outDir)).toBe(false);
+  });
+});
+
+// The whole build with Node standing in for Electron (no download here): prebuild-install finds a
+// "prebuilt" tarball (Node's build) in a local folder, the result is loaded by the target runtime
+// and queried, then kept with its stamp; Node's build in node_modules is left as it was.
+describe.skipIf(spawnSync('tar', ['--version']).status !== 0)('buildElectronSqlite', () => {
+  const key = 'prebuild-install_local-prebuilds';
+  const saved = process.env[key];
+  afterEach(() => {
+    if (saved === undefined) delete process.env[key];
+    else process.env[key] = saved;
+  });
+
+  it('installs a checked build and its stamp beside, never over, Node\'s', () => {
+    const nodeBuild = path.join(ROOT, 'node_modules/better-sqlite3/build/Release/better_sqlite3.node');
+    const before = fs.statSync(nodeBuild);
+    const pkg = tmp();
+    fs.mkdirSync(path.join(pkg, 'build', 'Release'), { recursive: true });
+    fs.copyFileSync(nodeBuild, path.join(pkg, 'build', 'Release', ELECTRON_SQLITE_ADDON));
+    const prebuilds = tmp();
+    const { version } = JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules/better-sqlite3/package.json'), 'utf8'));
+    const tarball = `better-sqlite3-v${version}-node-v${process.versions.modules}-${process.platform}-${process.arch}.tar.gz`;
+    expect(spawnSync('tar', ['czf', path.join(prebuilds, tarball), '-C', pkg, 'build']).status).toBe(0);
+    process.env[key] = prebuilds;
+    const out = path.join(tmp(), 'native', 'electron');
+    const target = { binary: process.execPath, electron: process.versions.node, modules: process.versions.modules, platform: process.platform, arch: process.arch, runtime: 'node', distUrl: 'http://127.0.0.1:9/', devdir: tmp() };
+    const stamp = buildElectronSqlite(target, out, false);
+    expect(stamp).toEqual({ electron: process.versions.node, modules: process.versions.modules, platform: process.platform, arch: process.arch, betterSqlite3: version, via: 'prebuild' });
+    expect(chooseSqliteBinding([path.dirname(path.dirname(out))], target)).toMatchObject({ file: path.join(out, ELECTRON_SQLITE_ADDON) });
+    const after = fs.statSync(nodeBuild);
+    expect([after.mtimeMs, after.size, after.ino]).toEqual([before.mtimeMs, before.size, before.ino]);
   });
 });
 

@@ -1,19 +1,20 @@
 // The one door between the engine and every front end (Electron IPC, `lamm serve`'s WebSocket,
-// the renderer). Every call is an entry of LammMethods (params → result) and every pushed
-// message an entry of LammEvents; adapters are generic over these two maps, so adding a call
-// means adding one line here and one method in service.ts. Plain data only: everything here
-// crosses a structured-clone or JSON boundary, and the renderer imports this file, so it must
-// never import engine code.
+// the renderer). Every call is one entry of METHODS below: a zod schema of its parameters
+// (checked at run time by rpc.ts's dispatch, which every adapter goes through) and its result
+// type; every pushed message an entry of LammEvents. The TypeScript types are inferred from
+// METHODS, so adding a call means one line there and one method in service.ts. Plain data
+// only: everything here crosses a structured-clone or JSON boundary, and the renderer imports
+// this file, so it imports no engine code beyond plain schemas and types.
 
-import type { TrainConfig, TrainConfigInput, TrainMethod } from '../lamm/config';
+import { z } from 'zod';
+import { TRAIN_CONFIG_INPUT, type TrainConfig, type TrainConfigInput, type TrainMethod } from '../lamm/config';
 import type { LossTermName } from '../lamm/loss-terms';
 import type { Progress } from '../jobs/context';
 import type { Comparison } from '../lamm/compare';
 
 // Type-only imports of plain engine shapes keep each fact in one place; they vanish at build
-// time, so the renderer still carries no engine code.
+// time. lamm/config and lamm/loss-terms are plain data (+ zod), so their schemas and lists may come along.
 export type { TrainConfig, TrainConfigInput, TrainMethod, LossTermName };
-// The loss-term list is plain data without imports (no engine code comes with it).
 export { LOSS_TERMS, WEIGHTED_LOSS_TERMS } from '../lamm/loss-terms';
 
 // ---------- shared shapes ----------
@@ -22,7 +23,8 @@ export type Split = 'train' | 'test';
 export type RunKind = 'zeroshot' | TrainMethod;
 /** 'interrupted': the process running it died (found and marked when the project was next opened). */
 export type RunStatus = 'running' | 'done' | 'failed' | 'cancelled' | 'interrupted';
-export type ExportFormat = 'safetensors' | 'npy' | 'json';
+export const EXPORT_FORMATS = ['safetensors', 'npy', 'json'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 export interface ProjectSummary {
   /** The project's SQLite file. */
@@ -193,7 +195,8 @@ export interface Classification {
   ranked: { folder: string; promptName: string; probability: number }[];
 }
 
-export type PathKind = 'folder' | 'file' | 'save';
+export const PATH_KINDS = ['folder', 'file', 'save'] as const;
+export type PathKind = (typeof PATH_KINDS)[number];
 
 // ---------- jobs ----------
 
@@ -229,56 +232,79 @@ export interface JobInfo {
 
 // ---------- the calls ----------
 
-type Call<P, R> = { params: P; result: R };
-
-export interface LammMethods {
-  getStatus: Call<void, AppStatus>;
-
-  listRecentProjects: Call<void, RecentProject[]>;
-  createProject: Call<{ dbPath: string; dataFolder?: string }, ProjectSummary>;
-  openProject: Call<{ dbPath: string }, ProjectSummary>;
-  /** Builds (first time) and opens the bundled demo: tiny model + generated dataset. */
-  openDemo: Call<void, JobRef>;
-
-  importFolder: Call<{ folder: string }, JobRef>;
-  listClasses: Call<void, ClassRow[]>;
-  renameClass: Call<{ classId: number; promptName: string }, ClassRow>;
-  makeSplit: Call<SplitRequest, SplitSummary>;
-  listImages: Call<void, ImageRow[]>;
-  updateImages: Call<ImageUpdate, { updated: number }>;
-  findDuplicates: Call<{ threshold?: number }, JobRef>;
-  findMislabels: Call<void, JobRef>;
-  searchImages: Call<{ query: string; limit?: number }, SearchHit[]>;
-
-  listModels: Call<void, ModelInfo[]>;
-  addModel: Call<{ folder: string }, ModelInfo>;
-  selectModel: Call<{ modelId: number }, ProjectSummary>;
-  listDownloadableModels: Call<void, DownloadableModel[]>;
-  downloadModel: Call<{ repo: string; destFolder: string }, JobRef>;
-
-  getTrainDefaults: Call<void, TrainConfig>;
-  startZeroShot: Call<{ template?: string }, JobRef>;
-  startTraining: Call<TrainConfigInput, JobRef>;
-  listRuns: Call<void, RunSummary[]>;
-  getRun: Call<{ runId: number }, RunDetail>;
-
-  /** `wordsOnly`: neighbours drawn from whole-word tokens only (the original's rank still counts every token). */
-  getNeighbours: Call<{ runId: number; k?: number; wordsOnly?: boolean }, LabelTokenReport[]>;
-  compareRuns: Call<{ runId: number; baseRunId?: number }, Comparison>;
-
-  exportRun: Call<{ runId: number; format: ExportFormat; out: string }, JobRef>;
-  classifyImages: Call<{ exportPath: string; images: string[] }, JobRef>;
-
-  listJobs: Call<void, JobInfo[]>;
-  cancelJob: Call<{ jobId: string }, { cancelled: boolean }>;
-
-  /** A native file dialog where the host has one (Electron); `supported: false` elsewhere. */
-  pickPath: Call<{ kind: PathKind; title?: string; defaultPath?: string }, { supported: boolean; path: string | null }>;
+/** A call: its parameters' schema and, as a type only, its result (the service's own output). */
+export interface CallSpec<P extends z.ZodType = z.ZodType, R = unknown> {
+  readonly params: P;
+  readonly result?: R;
 }
 
-export type MethodName = keyof LammMethods;
-export type ParamsOf<M extends MethodName> = LammMethods[M]['params'];
-export type ResultOf<M extends MethodName> = LammMethods[M]['result'];
+/** `takes({ field: schema, ... }).returns<Result>()`: an object of exactly those fields. */
+function takes<S extends z.ZodRawShape>(shape: S): { returns<R>(): CallSpec<z.ZodObject<S, z.core.$strict>, R> };
+/** `takes(schema).returns<Result>()`: parameters described by any schema. */
+function takes<P extends z.ZodType>(schema: P): { returns<R>(): CallSpec<P, R> };
+function takes(shapeOrSchema: z.ZodRawShape | z.ZodType) {
+  const params = shapeOrSchema instanceof z.ZodType ? shapeOrSchema : z.strictObject(shapeOrSchema);
+  return { returns: () => ({ params }) };
+}
+
+/** No parameters: the clients send null (JSON) or undefined (IPC); the handler gets undefined. */
+const nothing = takes(z.custom<void>((v) => v === null || v === undefined, { error: 'takes no parameters' }).transform(() => undefined));
+
+const id = z.int();
+const text = z.string();
+
+export const METHODS = {
+  getStatus: nothing.returns<AppStatus>(),
+
+  listRecentProjects: nothing.returns<RecentProject[]>(),
+  createProject: takes({ dbPath: text, dataFolder: text.optional() }).returns<ProjectSummary>(),
+  openProject: takes({ dbPath: text }).returns<ProjectSummary>(),
+  /** Builds (first time) and opens the bundled demo: tiny model + generated dataset. */
+  openDemo: nothing.returns<JobRef>(),
+
+  importFolder: takes({ folder: text }).returns<JobRef>(),
+  listClasses: nothing.returns<ClassRow[]>(),
+  renameClass: takes({ classId: id, promptName: text }).returns<ClassRow>(),
+  makeSplit: takes({ shots: z.number(), seed: z.number() }).returns<SplitSummary>(),
+  listImages: nothing.returns<ImageRow[]>(),
+  updateImages: takes({ ids: z.array(id), excluded: z.boolean().optional(), classId: id.optional() }).returns<{ updated: number }>(),
+  findDuplicates: takes({ threshold: z.number().optional() }).returns<JobRef>(),
+  findMislabels: nothing.returns<JobRef>(),
+  searchImages: takes({ query: text, limit: id.optional() }).returns<SearchHit[]>(),
+
+  listModels: nothing.returns<ModelInfo[]>(),
+  addModel: takes({ folder: text }).returns<ModelInfo>(),
+  selectModel: takes({ modelId: id }).returns<ProjectSummary>(),
+  listDownloadableModels: nothing.returns<DownloadableModel[]>(),
+  downloadModel: takes({ repo: text, destFolder: text }).returns<JobRef>(),
+
+  getTrainDefaults: nothing.returns<TrainConfig>(),
+  startZeroShot: takes({ template: text.optional() }).returns<JobRef>(),
+  startTraining: takes(TRAIN_CONFIG_INPUT).returns<JobRef>(),
+  listRuns: nothing.returns<RunSummary[]>(),
+  getRun: takes({ runId: id }).returns<RunDetail>(),
+
+  /** `wordsOnly`: neighbours drawn from whole-word tokens only (the original's rank still counts every token). */
+  getNeighbours: takes({ runId: id, k: id.optional(), wordsOnly: z.boolean().optional() }).returns<LabelTokenReport[]>(),
+  compareRuns: takes({ runId: id, baseRunId: id.optional() }).returns<Comparison>(),
+
+  exportRun: takes({ runId: id, format: z.enum(EXPORT_FORMATS), out: text }).returns<JobRef>(),
+  classifyImages: takes({ exportPath: text, images: z.array(text).min(1, 'give at least one image to classify') }).returns<JobRef>(),
+
+  listJobs: nothing.returns<JobInfo[]>(),
+  cancelJob: takes({ jobId: text }).returns<{ cancelled: boolean }>(),
+
+  /** A native file dialog where the host has one (Electron); `supported: false` elsewhere. */
+  pickPath: takes({ kind: z.enum(PATH_KINDS), title: text.optional(), defaultPath: text.optional() }).returns<{ supported: boolean; path: string | null }>(),
+} satisfies Record<string, CallSpec>;
+
+type Methods = typeof METHODS;
+export type MethodName = keyof Methods;
+/** What the service receives (after parsing). */
+export type ParamsOf<M extends MethodName> = z.output<Methods[M]['params']>;
+/** What a client passes. */
+export type InputOf<M extends MethodName> = z.input<Methods[M]['params']>;
+export type ResultOf<M extends MethodName> = Methods[M] extends CallSpec<z.ZodType, infer R> ? R : never;
 
 // ---------- the events ----------
 
@@ -310,7 +336,7 @@ export type EventName = keyof LammEvents;
 
 /** `api.listClasses()`, `api.renameClass({...})`: one method per contract entry, plus events. */
 export type LammApi = {
-  [M in MethodName]: ParamsOf<M> extends void ? () => Promise<ResultOf<M>> : (params: ParamsOf<M>) => Promise<ResultOf<M>>;
+  [M in MethodName]: InputOf<M> extends void ? () => Promise<ResultOf<M>> : (params: InputOf<M>) => Promise<ResultOf<M>>;
 } & {
   on<E extends EventName>(event: E, handler: (payload: LammEvents[E]) => void): () => void;
 };
@@ -321,17 +347,4 @@ export type LammHandlers = {
 };
 
 /** Every method name, for adapters that must enumerate them (preload's allow-list). */
-export const METHOD_NAMES = [
-  'getStatus', 'listRecentProjects', 'createProject', 'openProject', 'openDemo',
-  'importFolder', 'listClasses', 'renameClass', 'makeSplit', 'listImages', 'updateImages',
-  'findDuplicates', 'findMislabels', 'searchImages',
-  'listModels', 'addModel', 'selectModel', 'listDownloadableModels', 'downloadModel',
-  'getTrainDefaults', 'startZeroShot', 'startTraining', 'listRuns', 'getRun',
-  'getNeighbours', 'compareRuns', 'exportRun', 'classifyImages',
-  'listJobs', 'cancelJob', 'pickPath',
-] as const satisfies readonly MethodName[];
-
-// Compile-time proof that METHOD_NAMES lists every method exactly: a missing name makes this an error.
-type MissingMethods = Exclude<MethodName, (typeof METHOD_NAMES)[number]>;
-const _allMethodsListed: MissingMethods extends never ? true : MissingMethods = true;
-void _allMethodsListed;
+export const METHOD_NAMES = Object.keys(METHODS) as MethodName[];

@@ -1,7 +1,9 @@
 // The one request/response + event mechanism under every adapter. A transport moves messages
 // (IPC, WebSocket); this file turns the contract's maps into a typed client on one side and
 // into calls on the service on the other, with no per-method code anywhere.
+import type { z } from 'zod';
 import {
+  METHODS,
   METHOD_NAMES,
   type EventName,
   type LammApi,
@@ -37,10 +39,10 @@ export class RemoteError extends Error {
   }
 }
 
-const METHODS: ReadonlySet<string> = new Set(METHOD_NAMES);
+const METHOD_SET: ReadonlySet<string> = new Set(METHOD_NAMES);
 
 export function isMethodName(name: unknown): name is MethodName {
-  return typeof name === 'string' && METHODS.has(name);
+  return typeof name === 'string' && METHOD_SET.has(name);
 }
 
 /** The first line of an error, which is what users see. */
@@ -51,16 +53,30 @@ export function errorMessage(err: unknown): string {
 
 // ---------- server side ----------
 
-/** Runs one request against the handlers; never throws (errors become `ok: false`). */
+/**
+ * Runs one request against the handlers; never throws (errors become `ok: false`). Parameters
+ * are parsed with the method's schema from the contract first, so a handler only ever sees
+ * what its type says; this is the one place every adapter passes through.
+ */
 export async function dispatch(handlers: LammHandlers, msg: RequestMessage): Promise<ResponseMessage> {
   if (!isMethodName(msg.method)) return { type: 'response', id: msg.id, ok: false, error: `unknown method "${String(msg.method)}"` };
+  const parsed = METHODS[msg.method].params.safeParse(msg.params);
+  if (!parsed.success) return { type: 'response', id: msg.id, ok: false, error: `${msg.method}: ${describeIssue(parsed.error.issues[0])}` };
   try {
     const handler = handlers[msg.method] as (this: LammHandlers, params: unknown) => unknown;
-    const result = await handler.call(handlers, msg.params);
+    const result = await handler.call(handlers, parsed.data);
     return { type: 'response', id: msg.id, ok: true, result: result ?? null };
   } catch (err) {
     return { type: 'response', id: msg.id, ok: false, error: errorMessage(err) };
   }
+}
+
+/** `lambdas.kd: expected number, received string`: where, then what (zod's words, one line). */
+function describeIssue(issue: z.core.$ZodIssue | undefined): string {
+  if (!issue) return 'invalid parameters';
+  const where = issue.path.map((k, i) => (typeof k === 'number' ? `[${k}]` : `${i ? '.' : ''}${String(k)}`)).join('');
+  const what = issue.message.replace(/^Invalid (input|option): /, '').replace(/^Unrecognized key/, 'unrecognized key').split('\n')[0];
+  return where ? `${where}: ${what}` : what;
 }
 
 export type EventListener = <E extends EventName>(event: E, payload: LammEvents[E]) => void;

@@ -387,7 +387,6 @@ export class LammService implements LammHandlers {
   }
 
   classifyImages({ exportPath, images }: ParamsOf<'classifyImages'>): ResultOf<'classifyImages'> {
-    if (images.length === 0) throw new Error('give at least one image to classify');
     return this.jobs.start('classify', `Classifying ${images.length} image${images.length === 1 ? '' : 's'}`, async (ctx) => {
       const classifier = importExport(path.resolve(exportPath));
       const base = this.project?.store.listModels().find((m) => m.weightsSha256 === classifier.baseModel.sha256);

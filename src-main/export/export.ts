@@ -6,14 +6,15 @@
 // one .npy per tensor, or one JSON file. `importExport` reads any of the three back.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ExportFormat } from '../api/contract';
+import { EXPORT_FORMATS as FORMATS, type ExportFormat } from '../api/contract';
 import { readSafetensors, writeSafetensors } from '../clip/safetensors';
 import type { Classifier } from '../lamm/classifier';
 import { TRAIN_METHODS } from '../lamm/config';
 import { encodeNpy, readNpy } from './npy';
 
 export type { ExportFormat };
-export const EXPORT_FORMATS: readonly ExportFormat[] = ['safetensors', 'npy', 'json'];
+/** Named once in the contract, which the CLI, the UI and RPC validation all read. */
+export const EXPORT_FORMATS: readonly ExportFormat[] = FORMATS;
 
 export const MANIFEST_FILE = 'manifest.json';
 const MANIFEST_KIND = 'lamm-studio-export';

@@ -1,37 +1,54 @@
 // Every training setting, named once, with the defaults of the released LAMM code (DESIGN §3).
 // The CLI, the service and the worker all pass a partial config through `resolveTrainConfig`.
+// Plain data and zod only: the contract (and so the renderer) imports the schema.
+import { z } from 'zod';
 import { WEIGHTED_LOSS_TERMS, type LossWeightKey } from './loss-terms';
 
-export type TrainMethod = 'lamm' | 'coop' | 'coop+lamm';
-export const TRAIN_METHODS: readonly TrainMethod[] = ['lamm', 'coop', 'coop+lamm'];
+const METHODS = ['lamm', 'coop', 'coop+lamm'] as const;
+export type TrainMethod = (typeof METHODS)[number];
+export const TRAIN_METHODS: readonly TrainMethod[] = METHODS;
 
-/** `1` (the released code: a plain sum) or `1/K` (the sum scaled by the number of shots). */
-export type WeightConsistencyScale = 'one' | 'inverse-shots';
+/** `one` (the released code: a plain sum) or `inverse-shots` (the sum scaled by 1/K). */
+const WC_SCALES = ['one', 'inverse-shots'] as const;
+export type WeightConsistencyScale = (typeof WC_SCALES)[number];
+
+// The settings as a schema: the types below come from it, and the contract checks RPC input
+// against it. Value ranges are resolveTrainConfig's, which the CLI goes through too.
 
 /** λ per weighted loss term (lamm/loss-terms.ts), and the distillation temperature T. */
-export type LossWeights = Record<LossWeightKey, number> & { T: number };
+const LOSS_WEIGHTS = z.strictObject({
+  ...(Object.fromEntries(WEIGHTED_LOSS_TERMS.map((t) => [t.weight, z.number()])) as Record<LossWeightKey, z.ZodNumber>),
+  T: z.number(),
+});
 
-export interface TrainConfig {
-  method: TrainMethod;
-  template: string;
-  shots: number;
-  seed: number;
-  epochs: number;
-  batchSize: number;
-  lr: number;
-  momentum: number;
-  weightDecay: number;
+const TRAIN_CONFIG = z.strictObject({
+  method: z.enum(METHODS),
+  template: z.string(),
+  shots: z.number(),
+  seed: z.number(),
+  epochs: z.number(),
+  batchSize: z.number(),
+  lr: z.number(),
+  momentum: z.number(),
+  weightDecay: z.number(),
   /** Epochs at the constant warm-up rate before the cosine schedule takes over. */
-  warmupEpochs: number;
-  warmupLr: number;
+  warmupEpochs: z.number(),
+  warmupLr: z.number(),
   /** λ_wc is lambdas.wc times 1 or 1/K according to this. */
-  wcScale: WeightConsistencyScale;
-  lambdas: LossWeights;
+  wcScale: z.enum(WC_SCALES),
+  lambdas: LOSS_WEIGHTS,
   /** Augmented views per training image whose features are cached (view 0 is the centre crop). */
-  views: number;
+  views: z.number(),
   /** Augment every step through the image encoder instead of sampling cached views (GPU only, in practice). */
-  onlineAugment: boolean;
-}
+  onlineAugment: z.boolean(),
+});
+
+/** Any subset of the settings (nested λ's too); the rest come from the defaults. */
+export const TRAIN_CONFIG_INPUT = TRAIN_CONFIG.extend({ lambdas: LOSS_WEIGHTS.partial() }).partial();
+
+export type LossWeights = z.infer<typeof LOSS_WEIGHTS>;
+export type TrainConfig = z.infer<typeof TRAIN_CONFIG>;
+export type TrainConfigInput = z.input<typeof TRAIN_CONFIG_INPUT>;
 
 export const DEFAULT_TEMPLATE = 'a photo of a {}.';
 
@@ -52,8 +69,6 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   views: 8,
   onlineAugment: false,
 };
-
-export type TrainConfigInput = Partial<Omit<TrainConfig, 'lambdas'>> & { lambdas?: Partial<LossWeights> };
 
 /** Fills defaults and rejects impossible values with a one-line reason. */
 export function resolveTrainConfig(input: TrainConfigInput = {}): TrainConfig {

@@ -10,7 +10,8 @@ import { EXPORT_FORMATS as FORMATS, type ExportFormat } from '../api/contract';
 import { readSafetensors, writeSafetensors } from '../clip/safetensors';
 import type { Classifier } from '../lamm/classifier';
 import { TRAIN_METHODS } from '../lamm/config';
-import { encodeNpy, readNpy } from './npy';
+import { resolveInside } from '../api/file-guard';
+import { decodeNpy, encodeNpy } from './npy';
 
 export type { ExportFormat };
 /** Named once in the contract, which the CLI, the UI and RPC validation all read. */
@@ -134,20 +135,24 @@ export function importExport(exportPath: string): Classifier {
   const manifestFile = path.join(dir, MANIFEST_FILE);
   let manifest: Manifest;
   try {
-    manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as Manifest;
+    manifest = JSON.parse(fs.readFileSync(insideExport(dir, MANIFEST_FILE, manifestFile), 'utf8')) as Manifest;
   } catch (err) {
-    throw new Error(`${exportPath} is not a LAMM export: cannot read ${MANIFEST_FILE} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    if (err instanceof ManifestPathError) throw err;
+    // A SyntaxError quotes the text it choked on: say what failed, never what the file holds.
+    const why = (err as NodeJS.ErrnoException).code ?? 'not valid JSON';
+    throw new Error(`${exportPath} is not a LAMM export: cannot read ${MANIFEST_FILE} (${why})`);
   }
   if (manifest.kind !== MANIFEST_KIND) throw new Error(`${manifestFile} is not a LAMM Studio export manifest`);
   if (manifest.version > MANIFEST_VERSION) throw new Error(`${manifestFile} is export version ${manifest.version}; this build reads up to ${MANIFEST_VERSION}`);
   if (!TRAIN_METHODS.includes(manifest.method)) throw new Error(`${manifestFile}: unknown method "${manifest.method}"`);
 
-  const load = loaderFor(dir, manifest.tensors.format);
+  if (typeof manifest.tensors?.files !== 'object' || manifest.tensors.files === null) throw new Error(`${manifestFile} lists no tensor files`);
+  const load = loaderFor(dir, manifest.tensors.format, manifestFile);
   const get = (name: TensorName, shape: number[]): Float32Array => {
     const file = manifest.tensors.files[name];
     if (!file) throw new Error(`${manifestFile} lists no file for tensor "${name}"`);
     const t = load(file, name);
-    if (t.shape.join(',') !== shape.join(',')) throw new Error(`${name} in ${file} has shape [${t.shape}], expected [${shape}]`);
+    if (t.shape.join(',') !== shape.join(',')) throw new Error(`${name} in ${path.join(dir, file)} has shape [${t.shape}], expected [${shape}]`);
     return t.data;
   };
   const classes = manifest.classes.length;
@@ -173,28 +178,62 @@ export function importExport(exportPath: string): Classifier {
   };
 }
 
-function loaderFor(dir: string, format: ExportFormat): (file: string, name: TensorName) => Tensor {
+/** A file name the manifest should not have used (as opposed to a file that cannot be read). */
+class ManifestPathError extends Error {}
+
+/**
+ * The real path of `file` (as a manifest names it) when it lies inside the export folder `dir`:
+ * relative, without `..`, and no symbolic link on the way leads out. A manifest from elsewhere
+ * must not make the app read, or quote, files the user never meant to share.
+ */
+function insideExport(dir: string, file: unknown, label: string): string {
+  if (typeof file !== 'string' || file === '') throw new ManifestPathError(`${label}: a tensor file name is missing or not text`);
+  const parts = file.split(/[\\/]+/);
+  const full = path.join(dir, file);
+  if (path.isAbsolute(file) || path.win32.isAbsolute(file) || parts.includes('..')) throw new ManifestPathError(`${label} names ${JSON.stringify(file)}, which is outside the export folder`);
+  if (!fs.existsSync(full)) throw Object.assign(new Error(`${full} is missing from the export`), { code: 'ENOENT' });
+  const real = resolveInside([dir], full);
+  if (!real) throw new ManifestPathError(`${full} is a symbolic link to outside the export folder`);
+  return real;
+}
+
+function loaderFor(dir: string, format: ExportFormat, manifestFile: string): (file: string, name: TensorName) => Tensor {
   const cache = new Map<string, unknown>();
   const once = <T>(file: string, read: () => T): T => {
     if (!cache.has(file)) cache.set(file, read());
     return cache.get(file) as T;
   };
+  // Each reader's own errors are one line about the structure (sizes, dtypes), never the bytes;
+  // JSON.parse's would quote them, so its are replaced.
+  const real = (file: string) => insideExport(dir, file, manifestFile);
   switch (format) {
     case 'safetensors':
       return (file, name) => {
-        const t = once(file, () => readSafetensors(path.join(dir, file))).tensors.get(name);
-        if (!t) throw new Error(`${file} has no tensor "${name}"`);
+        const t = once(file, () => readSafetensors(real(file))).tensors.get(name);
+        if (!t) throw new Error(`${path.join(dir, file)} has no tensor "${name}"`);
         return t;
       };
     case 'npy':
-      return (file) => readNpy(path.join(dir, file));
+      return (file) => decodeNpy(fs.readFileSync(real(file)), path.join(dir, file));
     case 'json':
       return (file, name) => {
-        const all = once(file, () => JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as Record<string, { shape: number[]; data: number[] }>);
-        if (!all[name]) throw new Error(`${file} has no tensor "${name}"`);
-        return { shape: all[name].shape, data: Float32Array.from(all[name].data) };
+        const all = once(file, () => readJsonTensors(real(file), path.join(dir, file)));
+        const t = all[name];
+        if (!t || !Array.isArray(t.shape) || !Array.isArray(t.data)) throw new Error(`${path.join(dir, file)} has no tensor "${name}"`);
+        return { shape: t.shape, data: Float32Array.from(t.data) };
       };
     default:
       throw new Error(`unknown tensor format "${String(format)}" in the manifest`);
   }
+}
+
+function readJsonTensors(file: string, label: string): Record<string, { shape?: unknown; data?: unknown }> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`${label} is not a JSON tensor file (${(err as NodeJS.ErrnoException).code ?? 'not valid JSON'})`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`${label} is not a JSON tensor file (no object of tensors)`);
+  return parsed as Record<string, { shape?: unknown; data?: unknown }>;
 }

@@ -28,7 +28,7 @@ export function decodeNpy(buf: Buffer, label: string): { shape: number[]; data: 
   const headerLen = major === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
   const start = major === 1 ? 10 : 12;
   const header = buf.subarray(start, start + headerLen).toString('latin1');
-  if (!/'descr':\s*'<f4'/.test(header)) throw new Error(`${label}: only little-endian float32 arrays are supported (${header.trim()})`);
+  if (!/'descr':\s*'<f4'/.test(header)) throw new Error(`${label}: only little-endian float32 arrays are supported`);
   if (/'fortran_order':\s*True/.test(header)) throw new Error(`${label}: Fortran-ordered arrays are not supported`);
   const shapeMatch = header.match(/'shape':\s*\(([^)]*)\)/);
   if (!shapeMatch) throw new Error(`${label}: header has no shape`);

@@ -28,6 +28,6 @@ export const ELECTRON_CSP = policy(`'self' ${THUMB_SCHEME}:`);
 export function serveCsp(hostHeader: string | undefined): string {
   // Only a plain host[:port] is echoed back; anything else gets 'self' alone (older browsers then
   // refuse the WebSocket rather than the policy being widened by a crafted header).
-  const host = hostHeader && /^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(hostHeader) ? hostHeader : null;
+  const host = hostHeader && /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(hostHeader) ? hostHeader : null;
   return policy(host ? `'self' ws://${host} wss://${host}` : "'self'");
 }

@@ -78,7 +78,7 @@ describe.skipIf(skipReason !== null)('the Electron app on the demo project', () 
     await jobDone('train');
     await page.getByTestId('chart-loss').locator('polyline').first().waitFor();
     await page.getByTestId('run-history').getByText('lamm').first().waitFor();
-    await expect(page.getByTestId('run-view').innerText()).resolves.toMatch(/test accuracy \d+(\.\d+)?%/);
+    await expect(page.getByTestId('run-view').textContent()).resolves.toMatch(/test accuracy \d+(\.\d+)?%/);
     fs.mkdirSync(SCREENSHOT_DIR, { recursive: true });
     await page.screenshot({ path: path.join(SCREENSHOT_DIR, '30-electron-train.png') });
   });

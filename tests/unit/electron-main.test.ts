@@ -35,8 +35,15 @@ vi.mock('electron', () => {
     on = vi.fn();
     show = vi.fn();
     isDestroyed = () => false;
-    loadFile = (f: string) => ((this.record.loaded = f), Promise.resolve());
-    loadURL = (u: string) => ((this.record.loaded = u), (this.webContents.mainFrame.url = u), Promise.resolve());
+    loadFile = (f: string) => {
+      this.record.loaded = f;
+      return Promise.resolve();
+    };
+    loadURL = (u: string) => {
+      this.record.loaded = u;
+      this.webContents.mainFrame.url = u;
+      return Promise.resolve();
+    };
   }
   return {
     app: {

@@ -88,7 +88,7 @@ describe('file names that are not UTF-8', () => {
     const data = path.join(dir, 'DATA');
     await makeClassFolder(data, { ant: 2 }, 1);
     const png = await writeImage(path.join(dir, 'x.png'), 5);
-    const under = (rel: string, bytes: number[]) => Buffer.concat([Buffer.from(path.join(data, rel) + '/'), Buffer.from(bytes)]);
+    const under = (rel: string, bytes: number[]) => Buffer.concat([Buffer.from(`${path.join(data, rel)}/`), Buffer.from(bytes)]);
     fs.writeFileSync(under('ant', [0x62, 0xff, 0x2e, 0x70, 0x6e, 0x67]), png); // "b\xff.png"
     fs.mkdirSync(under('ant', [0x64, 0xe9, 0x6a, 0xe0])); // "d\xe9j\xe0": Latin-1, not UTF-8
     fs.writeFileSync(Buffer.concat([under('ant', [0x64, 0xe9, 0x6a, 0xe0]), Buffer.from('/inside.png')]), png);

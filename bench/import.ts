@@ -3,7 +3,8 @@
 // Each measurement runs in a fresh child process at two dataset sizes, and prints the child's
 // peak RSS: memory must stay flat as the dataset grows (only the database grows).
 //
-// Usage: npx tsx bench/import.ts [--images 2000] [--small 500] [--views 1] [--model DIR | --vit-b32]
+// Usage: npx tsx bench/import.ts [--images 2000] [--small 500] [--views 1] [--huge N] [--model DIR | --vit-b32]
+//   --huge N      add N 16000×16000 PNGs (a few MB each) to both sizes: the decode budget must keep peaks flat
 //   --model DIR   the CLIP folder for features (default ../shared/golden/tiny-random-clip)
 //   --vit-b32     a random-weight ViT-B/32-sized CLIP instead (the real encoder cost)
 import { execFileSync } from 'node:child_process';
@@ -45,7 +46,7 @@ async function child(stage: 'import' | 'features', dataDir: string, dbFile: stri
     const t0 = performance.now();
     const summary = await importFolder(store, dataDir, {}, ctx);
     const seconds = (performance.now() - t0) / 1000;
-    if (summary.images !== fs.readdirSync(dataDir, { recursive: true }).filter((f) => String(f).endsWith('.jpg')).length) throw new Error('import missed images');
+    if (summary.images !== fs.readdirSync(dataDir, { recursive: true }).filter((f) => /\.(jpg|png)$/.test(String(f))).length) throw new Error('import missed images');
     result = { images: summary.images, seconds, perSecond: summary.images / seconds };
   } else {
     const { loadClip } = await import('../src-main/clip');
@@ -85,8 +86,15 @@ async function writePhoto(file: string, seed: number): Promise<void> {
   await sharp(raw, { raw: { width: w, height: h, channels: 3 } }).resize(PHOTO.width, PHOTO.height, { kernel: 'cubic' }).jpeg({ quality: 85 }).toFile(file);
 }
 
-async function ensureDataset(images: number): Promise<string> {
-  const dir = path.join(CACHE, `import-${images}`, 'DATA');
+/** A 16000×16000 PNG of one seeded colour: a few MB of file, 768 MB of pixels. */
+async function writeHugePng(file: string, seed: number): Promise<void> {
+  const rand = mulberry32(seed);
+  const background = { r: Math.floor(rand() * 256), g: Math.floor(rand() * 256), b: Math.floor(rand() * 256) };
+  await sharp({ create: { width: 16_000, height: 16_000, channels: 3, background } }).png({ compressionLevel: 1 }).toFile(file);
+}
+
+async function ensureDataset(images: number, huge: number): Promise<string> {
+  const dir = path.join(CACHE, `import-${images}${huge ? `-huge${huge}` : ''}`, 'DATA');
   const marker = path.join(dir, '.complete');
   if (fs.existsSync(marker)) return dir;
   fs.rmSync(dir, { recursive: true, force: true });
@@ -96,6 +104,7 @@ async function ensureDataset(images: number): Promise<string> {
     fs.mkdirSync(classDir, { recursive: true });
     await writePhoto(path.join(classDir, `photo_${i}.jpg`), i + 1);
   }
+  for (let i = 0; i < huge; i++) await writeHugePng(path.join(dir, `class_${i % CLASSES}`, `huge_${i}.png`), 1000 + i);
   fs.writeFileSync(marker, '');
   return dir;
 }
@@ -126,10 +135,11 @@ async function parent(): Promise<void> {
   const sizes = [count('small', 500), count('images', 2000)];
   const model = await modelDir();
   const views = String(count('views', 1));
+  const huge = count('huge', 0);
   const rows: { images: number; imp: Record<string, number | string>; feat: Record<string, number | string>; dbMiB: number }[] = [];
   for (const images of sizes) {
-    const data = await ensureDataset(images);
-    const dbFile = path.join(CACHE, `import-${images}`, 'bench.lamm');
+    const data = await ensureDataset(images, huge);
+    const dbFile = path.join(path.dirname(data), 'bench.lamm');
     for (const f of [dbFile, `${dbFile}-wal`, `${dbFile}-shm`]) fs.rmSync(f, { force: true });
     fs.rmSync(`${dbFile}.thumbs`, { recursive: true, force: true });
     const imp = measure('import', data, dbFile);
@@ -137,7 +147,7 @@ async function parent(): Promise<void> {
     rows.push({ images, imp, feat, dbMiB: fs.statSync(dbFile).size / 2 ** 20 });
   }
   const f1 = (x: unknown) => Number(x).toFixed(1);
-  console.log(`import + thumbnails of ${PHOTO.width}x${PHOTO.height} JPEGs; features with ${path.basename(model)} (${views} view${views === '1' ? '' : 's'}) on ${rows[0].feat.backend}`);
+  console.log(`import + thumbnails of ${PHOTO.width}x${PHOTO.height} JPEGs${huge ? ` and ${huge} 16000x16000 PNGs` : ''}; features with ${path.basename(model)} (${views} view${views === '1' ? '' : 's'}) on ${rows[0].feat.backend}`);
   console.log('images | import images/s | import peak RSS MiB (RSS at 1/4..4/4) | features/s | features peak RSS MiB (RSS at 1/4..4/4) | DB MiB');
   for (const r of rows) {
     const cell = (m: Record<string, number | string>) => `${f1(m.peakRssMiB)} (${m.quartersMiB})`;

@@ -32,6 +32,7 @@ import { classCounts, findLikelyMislabels, findNearDuplicates, groupDuplicates, 
 import { registerClipModel } from '../data/features';
 import { thumbnailFile } from '../data/thumbnails';
 import { DEFAULT_TRAIN_CONFIG } from '../lamm/config';
+import { METHOD_SPECS } from '../lamm/methods';
 import { runZeroShot } from '../lamm/zeroshot';
 import { runTrainingJob } from '../jobs/training';
 import { loadRunClassifier } from '../lamm/classifier';
@@ -49,7 +50,6 @@ export interface ServiceOptions {
 }
 
 const RECENT_LIMIT = 12;
-const METHOD_TITLES: Record<TrainConfig['method'], string> = { lamm: 'LAMM', coop: 'CoOp', 'coop+lamm': 'CoOp + LAMM' };
 const DEFAULT_NEIGHBOURS = 8;
 
 interface OpenProject {
@@ -296,7 +296,7 @@ export class LammService implements LammHandlers {
     if (p.modelId === null) throw new Error('no model in this project yet: add one on the Model page');
     const modelDir = p.store.getModel(p.modelId).folder;
     const epochs = config.epochs ?? DEFAULT_TRAIN_CONFIG.epochs;
-    return this.jobs.start('train', `Training ${METHOD_TITLES[config.method ?? DEFAULT_TRAIN_CONFIG.method]}`, async (ctx) => {
+    return this.jobs.start('train', `Training ${METHOD_SPECS[config.method ?? DEFAULT_TRAIN_CONFIG.method].title}`, async (ctx) => {
       let runId: number | null = null;
       try {
         // A worker thread trains, so this process keeps answering calls meanwhile.

@@ -1,4 +1,4 @@
-// `lamm train --model DIR --data DIR --shots K [--seed S] [--epochs E] [--method lamm|coop|coop+lamm] [--db FILE]`
+// `lamm train --model DIR --data DIR --shots K [--seed S] [--epochs E] [--method M] [--db FILE]` (methods: lamm/methods.ts)
 // → {"zeroShot": {...}, "trained": {...}, "runId": id, "backend": name} (DESIGN §5).
 // Without --db the folder is imported into a throwaway in-memory project (as `zeroshot`);
 // with it, the run, its log, embeddings and predictions are kept there. Ctrl-C cancels.
@@ -7,13 +7,14 @@ import { loadClip } from '../clip';
 import { importForCommand, startBackend } from './engine';
 import { ProjectStore } from '../data/store';
 import { stderrContext } from '../jobs/context';
-import { TRAIN_METHODS, type TrainConfigInput, type TrainMethod, type WeightConsistencyScale } from '../lamm/config';
+import type { TrainConfigInput, TrainMethod, WeightConsistencyScale } from '../lamm/config';
+import { isTrainMethod, TRAIN_METHODS } from '../lamm/methods';
 import { formatTerms, WEIGHTED_LOSS_TERMS } from '../lamm/loss-terms';
 import { trainRun, type AccuracyReport } from '../lamm/run';
 
 function configFrom(args: ParsedArgs): TrainConfigInput {
   const method = optionalString(args, 'method') as TrainMethod | undefined;
-  if (method !== undefined && !TRAIN_METHODS.includes(method)) throw new UsageError(`--method must be one of ${TRAIN_METHODS.join(', ')}, got "${method}"`);
+  if (method !== undefined && !isTrainMethod(method)) throw new UsageError(`--method must be one of ${TRAIN_METHODS.join(', ')}, got "${method}"`);
   const wcScale = optionalString(args, 'wc-scale') as WeightConsistencyScale | undefined;
   if (wcScale !== undefined && wcScale !== 'one' && wcScale !== 'inverse-shots') throw new UsageError(`--wc-scale must be "one" or "inverse-shots", got "${wcScale}"`);
   const shots = optionalNumber(args, 'shots', { integer: true, min: 1 });
@@ -37,7 +38,7 @@ function configFrom(args: ParsedArgs): TrainConfigInput {
 }
 
 export const train: Command = {
-  usage: `--model DIR --data DIR --shots K [--seed S] [--epochs E] [--method lamm|coop|coop+lamm] [--db FILE] [--classes a,b,...] [--template T] [--views V] [--lr X] [--batch-size B] [--online-augment] [--wc-scale one|inverse-shots] ${WEIGHTED_LOSS_TERMS.map((t) => `[--lambda-${t.weight} X]`).join(' ')} [--temperature T]`,
+  usage: `--model DIR --data DIR --shots K [--seed S] [--epochs E] [--method ${TRAIN_METHODS.join('|')}] [--db FILE] [--classes a,b,...] [--template T] [--views V] [--lr X] [--batch-size B] [--online-augment] [--wc-scale one|inverse-shots] ${WEIGHTED_LOSS_TERMS.map((t) => `[--lambda-${t.weight} X]`).join(' ')} [--temperature T]`,
   switches: ['online-augment'],
   async run(args) {
     const modelDir = requireString(args, 'model');

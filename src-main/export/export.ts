@@ -9,7 +9,7 @@ import path from 'node:path';
 import { EXPORT_FORMATS as FORMATS, type ExportFormat } from '../api/contract';
 import { readSafetensors, writeSafetensors } from '../clip/safetensors';
 import type { Classifier } from '../lamm/classifier';
-import { TRAIN_METHODS } from '../lamm/config';
+import { isTrainMethod } from '../lamm/methods';
 import { resolveInside } from '../api/file-guard';
 import { decodeNpy, encodeNpy } from './npy';
 
@@ -144,7 +144,7 @@ export function importExport(exportPath: string): Classifier {
   }
   if (manifest.kind !== MANIFEST_KIND) throw new Error(`${manifestFile} is not a LAMM Studio export manifest`);
   if (manifest.version > MANIFEST_VERSION) throw new Error(`${manifestFile} is export version ${manifest.version}; this build reads up to ${MANIFEST_VERSION}`);
-  if (!TRAIN_METHODS.includes(manifest.method)) throw new Error(`${manifestFile}: unknown method "${manifest.method}"`);
+  if (!isTrainMethod(manifest.method)) throw new Error(`${manifestFile}: unknown method "${manifest.method}"`);
 
   if (typeof manifest.tensors?.files !== 'object' || manifest.tensors.files === null) throw new Error(`${manifestFile} lists no tensor files`);
   const load = loaderFor(dir, manifest.tensors.format, manifestFile);

@@ -4,9 +4,9 @@
 import { z } from 'zod';
 import { WEIGHTED_LOSS_TERMS, type LossWeightKey } from './loss-terms';
 
-const METHODS = ['lamm', 'coop', 'coop+lamm'] as const;
-export type TrainMethod = (typeof METHODS)[number];
-export const TRAIN_METHODS: readonly TrainMethod[] = METHODS;
+import { isTrainMethod, TRAIN_METHODS, type TrainMethod } from './methods';
+
+export type { TrainMethod };
 
 /** `one` (the released code: a plain sum) or `inverse-shots` (the sum scaled by 1/K). */
 const WC_SCALES = ['one', 'inverse-shots'] as const;
@@ -22,7 +22,7 @@ const LOSS_WEIGHTS = z.strictObject({
 });
 
 const TRAIN_CONFIG = z.strictObject({
-  method: z.enum(METHODS),
+  method: z.enum(TRAIN_METHODS),
   template: z.string(),
   shots: z.number(),
   seed: z.number(),
@@ -77,7 +77,7 @@ export function resolveTrainConfig(input: TrainConfigInput = {}): TrainConfig {
     ...stripUndefined(input),
     lambdas: { ...DEFAULT_TRAIN_CONFIG.lambdas, ...stripUndefined(input.lambdas ?? {}) },
   };
-  if (!TRAIN_METHODS.includes(c.method)) throw new Error(`method "${c.method}" is not one of ${TRAIN_METHODS.join(', ')}`);
+  if (!isTrainMethod(c.method)) throw new Error(`method "${c.method}" is not one of ${TRAIN_METHODS.join(', ')}`);
   if ((c.template.match(/\{\}/g) ?? []).length !== 1) throw new Error(`template "${c.template}" must contain "{}" exactly once`);
   positiveInteger(c.shots, 'shots');
   positiveInteger(c.epochs, 'epochs');
@@ -100,14 +100,6 @@ export function lossWeights(given: Partial<LossWeights> = {}): LossWeights {
 /** The λ's the loss actually uses: λ_wc already scaled by 1 or 1/K. */
 export function effectiveLossWeights(c: TrainConfig): LossWeights {
   return { ...c.lambdas, wc: c.wcScale === 'inverse-shots' ? c.lambdas.wc / c.shots : c.lambdas.wc };
-}
-
-export function trainsLabels(method: TrainMethod): boolean {
-  return method === 'lamm' || method === 'coop+lamm';
-}
-
-export function trainsContext(method: TrainMethod): boolean {
-  return method === 'coop' || method === 'coop+lamm';
 }
 
 function positiveInteger(v: number, name: string): void {

@@ -6,6 +6,7 @@ import { loadFeatures } from '../data/features';
 import type { ProjectStore, RunMetrics } from '../data/store';
 import { loadRunClassifier, type RunClassifier, type RunSetupRecord } from './classifier';
 import { accuracyOf, predict } from './evaluate';
+import { METHOD_SPECS, TRAIN_METHODS } from './methods';
 import { saveRunTensor } from '../data/run-tensors';
 
 export interface MergeOutcome {
@@ -20,7 +21,7 @@ export function mergeRuns(store: ProjectStore, runIds: number[]): MergeOutcome {
   const runs = runIds.map((id) => store.getRun(id));
   const first = parts[0];
   parts.forEach((p, i) => {
-    if (p.method !== 'lamm') throw new Error(`run ${p.runId} is ${p.method}: only LAMM runs merge (a trained context is shared by all its classes)`);
+    if (!METHOD_SPECS[p.method]?.mergeable) throw new Error(`run ${p.runId} is ${p.method}: only ${TRAIN_METHODS.filter((m) => METHOD_SPECS[m].mergeable).map((m) => METHOD_SPECS[m].title).join(', ')} runs merge (a trained context is shared by all its classes)`);
     if (runs[i].modelId !== runs[0].modelId) throw new Error(`run ${p.runId} used another model than run ${first.runId}`);
     if (runs[i].datasetId !== runs[0].datasetId) throw new Error(`run ${p.runId} is on another dataset than run ${first.runId}`);
     // Each task has its own min_len; a class keeps its own token count, so only the template must agree.

@@ -7,9 +7,10 @@ import * as tf from '@tensorflow/tfjs';
 import { mulberry32 } from '../clip/random';
 import type { ClipModel } from '../clip/types';
 import { throwIfCancelled, type JobContext } from '../jobs/context';
-import { effectiveLossWeights, trainsContext, trainsLabels, type LossWeights, type TrainConfig } from './config';
+import { effectiveLossWeights, type LossWeights, type TrainConfig } from './config';
 import { l2Normalize, lammLoss, oneHot } from './loss';
-import { LOSS_TERMS, termsFromList, type LossTermValues } from './loss-terms';
+import { LOSS_TERMS, termsFromList, WEIGHTED_LOSS_TERMS, type LossTermValues } from './loss-terms';
+import { METHOD_SPECS } from './methods';
 import type { LabelTokenSetup } from './prompts';
 import { epochBatches, stepsPerEpoch, type Sample } from './sampling';
 import { learningRate } from './schedule';
@@ -69,10 +70,11 @@ export interface TrainedPrompts {
   secondsPerStep: number;
 }
 
-/** The λ's a method trains with: CoOp is plain cross-entropy (the released CoOp), the LAMM methods use the hierarchical loss. */
+/** The λ's a method trains with: its table row says hierarchical loss or plain cross-entropy (the released CoOp). */
 export function lossWeightsFor(config: TrainConfig): LossWeights {
   const w = effectiveLossWeights(config);
-  return config.method === 'coop' ? { ...w, wc: 0, cos: 0, kd: 0 } : w;
+  if (METHOD_SPECS[config.method].loss === 'lamm') return w;
+  return { ...w, ...Object.fromEntries(WEIGHTED_LOSS_TERMS.map((t) => [t.weight, 0])) };
 }
 
 /**
@@ -146,8 +148,9 @@ export async function trainPrompts(model: ClipModel, setup: LabelTokenSetup, con
   const weights = lossWeightsFor(config);
   const encoder = new PromptEncoder(model, setup);
   const sgd = new Sgd(config.momentum, config.weightDecay);
-  const labelVar = trainsLabels(config.method) ? tf.variable<tf.Rank.R3>(encoder.initialLabels, true) : null;
-  const contextVar = trainsContext(config.method) ? tf.variable<tf.Rank.R2>(encoder.initialContext, true) : null;
+  const method = METHOD_SPECS[config.method];
+  const labelVar = method.trainsLabels ? tf.variable<tf.Rank.R3>(encoder.initialLabels, true) : null;
+  const contextVar = method.trainsContext ? tf.variable<tf.Rank.R2>(encoder.initialContext, true) : null;
   if (contextVar && contextVar.shape[0] === 0) throw new Error(`template "${setup.template}" has no words before {} for CoOp to learn as context`);
   const params = [labelVar, contextVar].filter((v) => v !== null) as tf.Variable[];
   const zeroShot = tf.tidy(() => l2Normalize(encoder.encode()));

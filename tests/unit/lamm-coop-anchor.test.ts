@@ -11,6 +11,7 @@ import { mulberry32 } from '../../src-main/clip/random';
 import type { ClipModel } from '../../src-main/clip/types';
 import { DEFAULT_TRAIN_CONFIG, lossWeights, resolveTrainConfig, type LossWeights } from '../../src-main/lamm/config';
 import { oneHot } from '../../src-main/lamm/loss';
+import { METHOD_SPECS } from '../../src-main/lamm/methods';
 import { termsFromList } from '../../src-main/lamm/loss-terms';
 import { setupLabelTokens } from '../../src-main/lamm/prompts';
 import { PromptEncoder } from '../../src-main/lamm/text';
@@ -61,7 +62,7 @@ describe('CoOp+LAMM anchor', () => {
   it('follows the context only in CoOp+LAMM', () => {
     const follows = (method: 'lamm' | 'coop' | 'coop+lamm') => {
       const c = resolveTrainConfig({ ...DEFAULT_TRAIN_CONFIG, method });
-      return anchorFollowsContext(method !== 'lamm', lossWeightsFor(c));
+      return anchorFollowsContext(METHOD_SPECS[method].trainsContext, lossWeightsFor(c));
     };
     expect(follows('coop+lamm')).toBe(true);
     expect(follows('lamm')).toBe(false);

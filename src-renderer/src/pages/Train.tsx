@@ -1,6 +1,6 @@
 import { Accordion, Badge, Button, Card, Grid, Group, NumberInput, Select, Stack, Switch, Table, Text, TextInput, Title, Tooltip } from '@mantine/core';
 import { useEffect, useMemo, useState } from 'react';
-import { LOSS_TERMS, WEIGHTED_LOSS_TERMS, type EpochRecord, type RunDetail, type RunSummary, type TrainConfig } from '../../../src-main/api/contract';
+import { LOSS_TERMS, METHOD_SPECS, TRAIN_METHODS, WEIGHTED_LOSS_TERMS, type EpochRecord, type RunDetail, type RunSummary, type TrainConfig } from '../../../src-main/api/contract';
 import { PageHeader } from '../components/PageHeader';
 import { JobPanel } from '../components/JobPanel';
 import { ErrorNote } from '../components/ErrorNote';
@@ -88,11 +88,7 @@ export function TrainPage() {
                 </Group>
                 <Select
                   label="Method"
-                  data={[
-                    { value: 'lamm', label: 'LAMM (label tokens)' },
-                    { value: 'coop', label: 'CoOp (context vectors)' },
-                    { value: 'coop+lamm', label: 'CoOp + LAMM' },
-                  ]}
+                  data={TRAIN_METHODS.map((m) => ({ value: m, label: METHOD_SPECS[m].label }))}
                   value={config.method}
                   onChange={(v) => v && set('method', v as TrainConfig['method'])}
                   allowDeselect={false}

@@ -44,20 +44,38 @@ export function isAppNavigation(target: string, appUrl: string): boolean {
   return (t.protocol === 'http:' || t.protocol === 'https:') && t.origin === a.origin;
 }
 
+interface FrameLike {
+  url: string;
+  parent: unknown;
+  processId?: number;
+  routingId?: number;
+}
+
 /** What an IPC event says about its sender (Electron's IpcMainInvokeEvent, narrowed for tests). */
 export interface IpcSender {
   sender?: unknown;
-  senderFrame?: { url: string; parent: unknown } | null;
+  senderFrame?: FrameLike | null;
+}
+
+interface WindowLike {
+  webContents: { id?: number; mainFrame: FrameLike };
 }
 
 /**
  * Contract calls are accepted only from the top frame of the app window showing the app's
  * own page: not from a subframe, another window or a page the window was navigated to.
+ * Frames and contents are matched by identity or by their ids (Electron may hand out a new
+ * wrapper object for the same frame).
  */
-export function isTrustedSender(e: IpcSender, window: { webContents: { mainFrame: unknown } } | null, appUrl: string): boolean {
+export function isTrustedSender(e: IpcSender, window: WindowLike | null, appUrl: string): boolean {
   const frame = e.senderFrame;
-  if (!window || !frame || e.sender !== window.webContents) return false;
-  return frame === window.webContents.mainFrame && frame.parent === null && isAppNavigation(frame.url, appUrl);
+  if (!window || !frame) return false;
+  const contents = window.webContents;
+  const sender = e.sender as { id?: number } | undefined;
+  const sameContents = sender === contents || (!!sender && typeof sender.id === 'number' && sender.id === contents.id);
+  const main = contents.mainFrame;
+  const sameFrame = frame === main || (typeof frame.processId === 'number' && frame.processId === main.processId && frame.routingId === main.routingId);
+  return sameContents && sameFrame && frame.parent === null && isAppNavigation(frame.url, appUrl);
 }
 
 /**

@@ -59,6 +59,13 @@ describe('isTrustedSender', () => {
     expect(isTrustedSender({ sender: {}, senderFrame: mainFrame }, win, APP_URL)).toBe(false);
     expect(isTrustedSender({ sender: webContents, senderFrame: null }, win, APP_URL)).toBe(false);
     expect(isTrustedSender({ sender: webContents, senderFrame: mainFrame }, null, APP_URL)).toBe(false);
+    // Another wrapper of the same frame and contents (matched by ids), or of another frame.
+    const ids = { url: APP_URL, parent: null, processId: 4, routingId: 1 };
+    const win2 = { webContents: { id: 7, mainFrame: ids } };
+    expect(isTrustedSender({ sender: { id: 7 }, senderFrame: { ...ids } }, win2, APP_URL)).toBe(true);
+    expect(isTrustedSender({ sender: { id: 8 }, senderFrame: { ...ids } }, win2, APP_URL)).toBe(false);
+    expect(isTrustedSender({ sender: { id: 7 }, senderFrame: { ...ids, routingId: 2 } }, win2, APP_URL)).toBe(false);
+    expect(isTrustedSender({ sender: { id: 7 }, senderFrame: { ...ids, parent: ids } }, win2, APP_URL)).toBe(false);
     const navigated = { url: 'https://evil.example/', parent: null };
     expect(isTrustedSender({ sender: webContents, senderFrame: navigated }, { webContents: { mainFrame: navigated } }, APP_URL)).toBe(false);
   });

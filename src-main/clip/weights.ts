@@ -106,16 +106,29 @@ export function isIgnoredKey(name: string): boolean {
   return name.endsWith('position_ids');
 }
 
+/** How many unused tensor names an error spells out. */
+const UNUSED_SHOWN = 3;
+
 /**
  * Checks a checkpoint against config.json: every tensor present with the right shape
- * (`logit_scale` may be [] or [1]). Throws one line naming the first problem.
+ * (`logit_scale` may be [] or [1]), and none left over (`*position_ids` aside): a config with
+ * fewer layers than the weights would otherwise load and embed wrongly without a word.
+ * Throws one line naming the first problem.
  */
 export function checkCheckpoint(tensors: Map<string, { shape: number[] }>, config: ClipConfig, label: string): void {
-  for (const [name, shape] of hfLayout(config)) {
+  const layout = hfLayout(config);
+  for (const [name, shape] of layout) {
     const t = tensors.get(name);
     if (!t) throw new Error(`${label}: missing tensor "${name}"`);
     const ok = name === 'logit_scale' ? t.shape.length <= 1 && t.shape.reduce((a, b) => a * b, 1) === 1 : sameShape(t.shape, shape);
     if (!ok) throw new Error(`${label}: tensor "${name}" has shape [${t.shape}] but config.json implies [${shape}]`);
+  }
+  const unused = [...tensors.keys()].filter((name) => !layout.has(name) && !isIgnoredKey(name));
+  if (unused.length > 0) {
+    const shown = unused.slice(0, UNUSED_SHOWN).map((n) => JSON.stringify(n)).join(', ');
+    const more = unused.length > UNUSED_SHOWN ? ` and ${unused.length - UNUSED_SHOWN} more` : '';
+    const count = unused.length === 1 ? '1 tensor' : `${unused.length} tensors`;
+    throw new Error(`${label}: ${count} ${unused.length === 1 ? 'is' : 'are'} not used by config.json: ${shown}${more} (does config.json describe these weights?)`);
   }
 }
 

@@ -12,7 +12,10 @@ import { tempDir } from './lamm-fixture';
 function recorder() {
   const calls: [string, unknown][] = [];
   const handlers = new Proxy({} as LammHandlers, {
-    get: (_t, method: string) => (params: unknown) => (calls.push([method, params]), 'ok'),
+    get: (_t, method: string) => (params: unknown) => {
+      calls.push([method, params]);
+      return 'ok';
+    },
   });
   return { calls, handlers };
 }

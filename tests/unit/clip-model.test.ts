@@ -34,6 +34,13 @@ function rewriteWeights(dir: string, edit: (t: Record<string, { shape: number[];
   fs.writeFileSync(file, encodeSafetensors(plain, {}, dtype));
 }
 
+function editConfig(dir: string, edit: (c: any) => void) {
+  const file = path.join(dir, 'config.json');
+  const cfg = JSON.parse(fs.readFileSync(file, 'utf8'));
+  edit(cfg);
+  fs.writeFileSync(file, JSON.stringify(cfg));
+}
+
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 describe('safetensors', () => {
@@ -84,6 +91,12 @@ describe('loadClip: malformed folders fail with one clear line', () => {
       fs.writeFileSync(path.join(d, 'config.json'), JSON.stringify(cfg));
     }, /has shape \[128,32\] but config\.json implies \[100,32\]/],
     ['no vocab', (d) => fs.rmSync(path.join(d, 'vocab.json')), /vocab\.json/],
+    // Fewer layers in config.json than in the weights used to load silently (and embed wrongly).
+    ['config has fewer text layers than the weights', (d) => editConfig(d, (c) => { c.text_config.num_hidden_layers = 1; }),
+      /^model\.safetensors: 16 tensors are not used by config\.json: ("text_model\.encoder\.layers\.1\.[\w.]+", ){2}"text_model\.encoder\.layers\.1\.[\w.]+" and 13 more/],
+    ['config has fewer vision layers than the weights', (d) => editConfig(d, (c) => { c.vision_config.num_hidden_layers = 1; }), /not used by config\.json: "vision_model\.encoder\.layers\.1\./],
+    ['a tensor the model has no place for', (d) => rewriteWeights(d, (t) => { t['text_model.encoder.layers.0.mlp.fc3.weight'] = { shape: [2], data: new Float32Array(2) }; }),
+      /^model\.safetensors: 1 tensor is not used by config\.json: "text_model\.encoder\.layers\.0\.mlp\.fc3\.weight" \(/],
   ];
   for (const [name, change, message] of cases) {
     it(name, async () => {
@@ -93,6 +106,16 @@ describe('loadClip: malformed folders fail with one clear line', () => {
       expect(err?.message).not.toContain('\n');
     });
   }
+  it('position_ids in the weights are still ignored', async () => {
+    const dir = variant('position-ids', (d) =>
+      rewriteWeights(d, (t) => {
+        t['text_model.embeddings.position_ids'] = { shape: [1, 77], data: Float32Array.from({ length: 77 }, (_, i) => i) };
+        t['vision_model.embeddings.position_ids'] = { shape: [1, 17], data: Float32Array.from({ length: 17 }, (_, i) => i) };
+      }),
+    );
+    const model = await loadClip(dir);
+    model.dispose();
+  });
   it('a folder that does not exist', async () => {
     await expect(loadClip(path.join(tmp, 'nope'))).rejects.toThrow(/model folder not found/);
   });

@@ -50,7 +50,10 @@ async function ensureServer(): Promise<void> {
 
 function listening(): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1', () => (s.destroy(), resolve(true)));
+    const s = net.connect(port, '127.0.0.1', () => {
+      s.destroy();
+      resolve(true);
+    });
     s.on('error', () => resolve(false));
   });
 }
@@ -189,7 +192,10 @@ describe('lamm serve: the /ws upgrade', () => {
 describe('lamm serve: bad frames close one connection with the right code', () => {
   it('a message over 16 MiB: 1009', async () => {
     const client = new WebSocket(`ws://127.0.0.1:${port}/ws?token=${token}`);
-    await new Promise((resolve, reject) => (client.once('open', resolve), client.once('error', reject)));
+    await new Promise((resolve, reject) => {
+      client.once('open', resolve);
+      client.once('error', reject);
+    });
     const code = await new Promise<number>((resolve) => {
       client.once('close', (c) => resolve(c));
       client.on('error', () => {});

@@ -10,6 +10,7 @@ import { train } from './train';
 import { neighbours } from './neighbours';
 import { exportRun } from './export';
 import { classify } from './classify';
+import { labelIssues } from './label-issues';
 
 export const commands: Record<string, Command> = {
   tokenize,
@@ -22,5 +23,6 @@ export const commands: Record<string, Command> = {
   neighbours,
   export: exportRun,
   classify,
+  'label-issues': labelIssues,
   bench,
 };

@@ -102,12 +102,15 @@ export interface DuplicateGroup {
   similarity: number;
 }
 
+/** A likely label issue, found out of sample (k-fold probes + confident learning, data/label-issues.ts). */
 export interface MislabelCandidate {
   imageId: number;
   labelledClassId: number;
   suggestedClassId: number;
-  /** Probability the current model gives the suggested class. */
+  /** Out-of-sample probability of the suggested class. */
   confidence: number;
+  /** 1 − out-of-sample probability of the current label; the list is ordered by it, highest first. */
+  score: number;
 }
 
 export interface SearchHit {

@@ -28,8 +28,9 @@ import { loadClip, type ClipModel } from '../clip';
 import { ProjectStore, type ModelRecord, type RunRecord } from '../data/store';
 import { importFolder } from '../data/import';
 import { selectShots } from '../data/splits';
-import { classCounts, findLikelyMislabels, findNearDuplicates, groupDuplicates, relabel, renamePrompt, searchByText, setExcluded } from '../data/curation';
+import { classCounts, findNearDuplicates, groupDuplicates, relabel, renamePrompt, searchByText, setExcluded } from '../data/curation';
 import { registerClipModel } from '../data/features';
+import { findLabelIssues } from '../data/label-issues';
 import { thumbnailFile } from '../data/thumbnails';
 import { DEFAULT_TRAIN_CONFIG } from '../lamm/config';
 import { METHOD_SPECS } from '../lamm/methods';
@@ -214,12 +215,10 @@ export class LammService implements LammHandlers {
     const datasetId = this.requireDataset(p);
     return this.jobs.start('mislabels', 'Finding likely mislabels', async (ctx) => {
       const model = await this.model(p);
-      // The newest finished trained run judges best; without one, a fresh zero-shot run does.
-      const judge = p.store.listRuns(datasetId).filter((r) => r.kind !== 'zeroshot' && r.status === 'done' && r.modelId === p.modelId).at(-1);
-      ctx.log(judge ? `judged by run ${judge.id}` : 'judged by zero-shot CLIP');
-      const found = await findLikelyMislabels(p.store, model, datasetId, { runId: judge?.id }, ctx);
-      if (!judge) this.changed('runs');
-      return found;
+      const report = await findLabelIssues(p.store, model, datasetId, {}, ctx);
+      for (const f of report.failed) ctx.log(`left out ${f.path}: ${f.reason}`, 'warn');
+      ctx.log(`checked ${report.checked} images with ${report.folds}-fold ${report.probe} probes: ${report.issues.length} likely label issues`);
+      return report.issues.map((i) => ({ imageId: i.imageId, labelledClassId: i.givenClassId, suggestedClassId: i.suggestedClassId, confidence: i.suggestedProbability, score: i.score }));
     });
   }
 

@@ -2,13 +2,12 @@
 // → {"checked": N, "issues": [{"image": PATH, "given": FOLDER, "suggested": FOLDER, "score": X}]}
 // (DESIGN §5), most suspicious first. Out of sample: k-fold probes on the cached view-0
 // features and cleanlab's confident learning (data/label-issues.ts); the Curate page runs the same code.
-import { optionalNumber, optionalString, requireString, UsageError } from '../cli';
+import { optionalNumber, optionalString, requireString, UsageError, type Command } from './args';
 import { loadClip } from '../clip';
 import { importForCommand, startBackend } from './engine';
 import { findLabelIssues, PROBES, type ProbeKind } from '../data/label-issues';
 import { ProjectStore, type SplitName } from '../data/store';
 import { stderrContext } from '../jobs/context';
-import type { Command } from '.';
 
 interface LabelIssuesOutput {
   checked: number;

@@ -1,19 +1,16 @@
 // Curation: what a person looks at and changes before training. Counts per class and split;
 // edits (exclude, relabel, move to a split, rename a prompt) that live in the project and
 // survive re-imports; and questions answered from CLIP features: text search, near-duplicate
-// pairs (plus exact duplicates by hash), and images a classifier confidently disagrees with.
+// pairs (plus exact duplicates by hash). Label issues live in label-issues.ts.
 import * as tf from '@tensorflow/tfjs';
-import type { DuplicateGroup, MislabelCandidate, SearchHit } from '../api/contract';
+import type { DuplicateGroup, SearchHit } from '../api/contract';
 import { embedTexts, normalizeRow, type ClipModel } from '../clip';
 import type { JobContext } from '../jobs/context';
-import { runZeroShot } from '../lamm/zeroshot';
 import { computeFeatures, imagesWithFeatures, loadFeatures } from './features';
 import type { ClassInfo, ProjectStore, SplitName } from './store';
 
 /** Near-duplicates: cosine of view-0 features at or above this (resized/re-encoded copies score ~0.95+). */
 export const DEFAULT_DUPLICATE_THRESHOLD = 0.95;
-/** Likely mislabels: the classifier gives another class at least this probability. */
-export const DEFAULT_MISLABEL_CONFIDENCE = 0.7;
 export const DEFAULT_SEARCH_LIMIT = 50;
 /** Rows of the similarity matrix computed at once (block × N floats in memory). */
 const SIMILARITY_BLOCK = 256;
@@ -205,26 +202,4 @@ export async function searchByText(store: ProjectStore, model: ClipModel, datase
     return { imageId, score };
   });
   return hits.sort((x, y) => y.score - x.score || x.imageId - y.imageId).slice(0, limit);
-}
-
-// ---------- likely mislabels ----------
-
-/**
- * Images (present, not excluded) whose prediction in run `runId` is another class than their
- * current label with probability ≥ minConfidence, most confident first.
- */
-export function likelyMislabels(store: ProjectStore, runId: number, opts: { minConfidence?: number } = {}): MislabelCandidate[] {
-  store.getRun(runId);
-  const rows = store.stmt(`SELECT p.image_id, p.predicted_class_id, p.score, i.class_id FROM predictions p JOIN image_labels i ON i.id = p.image_id
-    WHERE p.run_id = ? AND i.missing = 0 AND i.excluded = 0 AND p.predicted_class_id != i.class_id AND p.score >= ?
-    ORDER BY p.score DESC, p.image_id`).all(runId, opts.minConfidence ?? DEFAULT_MISLABEL_CONFIDENCE) as {
-    image_id: number; predicted_class_id: number; score: number; class_id: number;
-  }[];
-  return rows.map((r) => ({ imageId: r.image_id, labelledClassId: r.class_id, suggestedClassId: r.predicted_class_id, confidence: r.score }));
-}
-
-/** likelyMislabels from a given run, or from a fresh zero-shot run over the whole dataset. */
-export async function findLikelyMislabels(store: ProjectStore, model: ClipModel, datasetId: number, opts: { runId?: number; minConfidence?: number; templates?: string[] } = {}, ctx?: JobContext): Promise<MislabelCandidate[]> {
-  const runId = opts.runId ?? (await runZeroShot(store, model, { datasetId, templates: opts.templates }, ctx)).runId;
-  return likelyMislabels(store, runId, opts);
 }

@@ -4,7 +4,7 @@ import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { embedImages, embedTexts, loadClip, normalizeRow, type ClipModel } from '../../src-main/clip';
 import {
-  classCounts, findLikelyMislabels, findNearDuplicates, groupDuplicates, likelyMislabels, moveToSplit, relabel, searchByText, setExcluded,
+  classCounts, findNearDuplicates, groupDuplicates, moveToSplit, relabel, searchByText, setExcluded,
 } from '../../src-main/data/curation';
 import { importFolder } from '../../src-main/data/import';
 import { ProjectStore } from '../../src-main/data/store';
@@ -108,30 +108,6 @@ describe.skipIf(!HAS_GOLDEN)('curation with CLIP features', () => {
     expect(pairs.map((p) => p.similarity)).toEqual([...pairs.map((p) => p.similarity)].sort((x, y) => y - x));
     const resizedPair = pairs.find((p) => [p.a, p.b].includes(byPath.get('b/resized.jpg')!) && [p.a, p.b].includes(byPath.get('a/img_000.png')!));
     expect(resizedPair?.similarity).toBeGreaterThan(threshold);
-  });
-
-  it('likely mislabels: confident predictions that disagree with the current label', async () => {
-    const { store, datasetId } = await project({ a: 4, b: 4, c: 4 });
-    const all = await findLikelyMislabels(store, model, datasetId, { minConfidence: 0 });
-    const runId = store.listRuns(datasetId).at(-1)!.id;
-    expect(store.getRun(runId).kind).toBe('zeroshot');
-    const wrong = store.getPredictions(runId).filter((p) => p.predictedClassId !== p.labelClassId);
-    expect(all.map((m) => m.imageId).sort()).toEqual(wrong.map((p) => p.imageId).sort());
-    expect(all.map((m) => m.confidence)).toEqual([...all.map((m) => m.confidence)].sort((x, y) => y - x));
-    for (const m of all) {
-      const p = wrong.find((w) => w.imageId === m.imageId)!;
-      expect(m).toEqual({ imageId: p.imageId, labelledClassId: p.labelClassId, suggestedClassId: p.predictedClassId, confidence: p.score });
-    }
-    const cut = all[Math.floor(all.length / 2)].confidence;
-    expect(likelyMislabels(store, runId, { minConfidence: cut }).every((m) => m.confidence >= cut)).toBe(true);
-    // Excluded images and images relabelled to the predicted class drop out.
-    expect(all.length).toBeGreaterThanOrEqual(2); // a random model gets plenty wrong
-    setExcluded(store, [all[0].imageId], true);
-    relabel(store, [all[1].imageId], all[1].suggestedClassId);
-    const after = likelyMislabels(store, runId, { minConfidence: 0 }).map((m) => m.imageId);
-    expect(after).not.toContain(all[0].imageId);
-    expect(after).not.toContain(all[1].imageId);
-    expect(after).toHaveLength(all.length - 2);
   });
 
   it('text search leaves out files that no longer decode instead of failing', async () => {

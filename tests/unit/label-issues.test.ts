@@ -10,10 +10,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src-main/backend';
 import { mulberry32, normalSampler } from '../../src-main/clip/random';
-import { confidentThresholds, findIssuesInProbabilities } from '../../src-main/data/label-issues';
+import { confidentThresholds, findIssuesInProbabilities, findLabelIssues } from '../../src-main/data/label-issues';
 import { crossValidatedProbabilities, fitSoftmaxRegression, probeProbabilities, stratifiedFolds } from '../../src-main/data/probe';
 import { generateDemoDataset, loadRecipe, DEMO_MODEL_DIR } from '../../src-main/demo/dataset';
 import { REPO_ROOT } from '../helpers/golden';
+import { loadClip } from '../../src-main/clip';
+import { relabel, setExcluded } from '../../src-main/data/curation';
+import { importFolder } from '../../src-main/data/import';
+
+import { ProjectStore } from '../../src-main/data/store';
 
 const run = promisify(execFile);
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lamm-label-issues-'));
@@ -114,6 +119,34 @@ describe('confident learning on out-of-sample probabilities', () => {
     const s = synthetic(1, 2, 2, 4, 0);
     expect(() => crossValidatedProbabilities(s.x, s.labels, s.P, s.C, { folds: 5 })).toThrow('4 images cannot be split into 5 folds');
     expect(() => crossValidatedProbabilities(s.x, s.labels, s.P, s.C, { folds: 1 })).toThrow('folds must be an integer of at least 2, got 1');
+  });
+});
+
+describe('label issues in a project', () => {
+  it('judge the current labels: a relabel is a given label, an excluded image is not checked', async () => {
+    const data = await generateDemoDataset(path.join(tmp, 'demo-store'), loadRecipe());
+    const store = ProjectStore.open(':memory:');
+    const model = await loadClip(DEMO_MODEL_DIR);
+    try {
+      const { datasetId } = await importFolder(store, data.dir);
+      const classes = store.listClasses(datasetId);
+      const [wrong, hidden] = store.listImages(datasetId, { split: 'train' }).filter((_, k) => k % 40 === 3);
+      const other = (classId: number) => classes.find((c) => c.id !== classId)!.id;
+      relabel(store, [wrong.id], other(wrong.classId));
+      relabel(store, [hidden.id], other(hidden.classId));
+      setExcluded(store, [hidden.id], true);
+      const report = await findLabelIssues(store, model, datasetId);
+      expect(report.checked).toBe(store.listImages(datasetId, { includeExcluded: true }).length - 1);
+      expect(report.issues.map((i) => i.imageId)).not.toContain(hidden.id);
+      expect(report.issues).toContainEqual(expect.objectContaining({ imageId: wrong.id, givenClassId: other(wrong.classId), suggestedClassId: wrong.classId }));
+      for (const i of report.issues) expect(i.givenClassId).toBe(store.getImage(i.imageId).classId);
+      // Undoing the relabel clears the issue.
+      relabel(store, [wrong.id], null);
+      expect((await findLabelIssues(store, model, datasetId)).issues.map((i) => i.imageId)).not.toContain(wrong.id);
+    } finally {
+      store.close();
+      model.dispose();
+    }
   });
 });
 

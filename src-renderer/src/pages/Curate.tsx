@@ -9,6 +9,7 @@ import type { ClassRow, ImageRow, SearchHit } from '../../../src-main/api/contra
 import { PageHeader } from '../components/PageHeader';
 import { JobPanel } from '../components/JobPanel';
 import { ErrorNote } from '../components/ErrorNote';
+import { LabelIssues } from '../components/LabelIssues';
 import { useApp, useJob, useQuery } from '../state';
 
 const CELL = 132;
@@ -37,15 +38,22 @@ export function CuratePage() {
 
   const classById = useMemo(() => new Map((classes.data ?? []).map((c) => [c.id, c])), [classes.data]);
 
+  const imageById = useMemo(() => new Map((images.data ?? []).map((i) => [i.id, i])), [images.data]);
+  // A label issue stays open until its image is relabelled or excluded.
+  const openIssues = useMemo(() => (misJob.result ?? []).filter((c) => {
+    const img = imageById.get(c.imageId);
+    return img && !img.excluded && img.classId === c.labelledClassId;
+  }), [misJob.result, imageById]);
+
   // Duplicate / mislabel findings become flags on the images they name.
   const flags = useMemo(() => {
     const m = new Map<number, Set<string>>();
     const add = (id: number, f: string) => (m.get(id) ?? m.set(id, new Set()).get(id)!).add(f);
     for (const g of dupJob.result ?? []) for (const id of g.imageIds) add(id, 'duplicate');
-    for (const c of misJob.result ?? []) add(c.imageId, 'mislabel');
+    for (const c of openIssues) add(c.imageId, 'mislabel');
     return m;
-  }, [dupJob.result, misJob.result]);
-  const suggestion = useMemo(() => new Map((misJob.result ?? []).map((c) => [c.imageId, c])), [misJob.result]);
+  }, [dupJob.result, openIssues]);
+  const suggestion = useMemo(() => new Map(openIssues.map((c) => [c.imageId, c])), [openIssues]);
 
   const visible = useMemo(() => {
     let list = images.data ?? [];
@@ -89,6 +97,18 @@ export function CuratePage() {
     }
   };
 
+  const editOne = async (imageId: number, patch: { excluded?: boolean; classId?: number }) => {
+    setError(null);
+    try {
+      await api.updateImages({ ids: [imageId], ...patch });
+      images.reload();
+      classes.reload();
+    } catch (e) {
+      setError((e as Error).message);
+      throw e;
+    }
+  };
+
   const toggle = (id: number, additive: boolean) =>
     setSelected((prev) => {
       const next = new Set(additive ? prev : []);
@@ -119,7 +139,16 @@ export function CuratePage() {
         <JobPanel job={dupJob.job?.status === 'done' ? null : dupJob.job} onCancel={dupJob.cancel} startError={dupJob.startError} showLogs={false} />
         <JobPanel job={misJob.job?.status === 'done' ? null : misJob.job} onCancel={misJob.cancel} startError={misJob.startError} showLogs={false} />
         {dupJob.result && <Text size="sm">{dupJob.result.length} groups of near-duplicates found.</Text>}
-        {misJob.result && <Text size="sm">{misJob.result.length} images look mislabelled.</Text>}
+        {misJob.result && (
+          <LabelIssues
+            issues={openIssues}
+            total={misJob.result.length}
+            images={imageById}
+            classById={classById}
+            onEdit={editOne}
+            onSelect={(id) => setSelected(new Set([id]))}
+          />
+        )}
       </Stack>
       <Card withBorder padding="sm" mb="sm">
         <Group gap="md" wrap="wrap">

@@ -116,8 +116,8 @@ export function createClient(transport: ClientTransport): LammApi {
     for (const h of handlers.get(event) ?? []) h(payload);
   });
   const on = (event: string, handler: (payload: unknown) => void) => {
-    let set = handlers.get(event);
-    if (!set) handlers.set(event, (set = new Set()));
+    const set = handlers.get(event) ?? new Set();
+    handlers.set(event, set);
     set.add(handler);
     return () => set.delete(handler);
   };

@@ -27,14 +27,22 @@ register();
 const { describeResult, ensureElectronSqlite, findElectron } = await import('./electron-native.ts');
 const native = ensureElectronSqlite({ download: true });
 const electron = findElectron()?.binary ?? null;
+// A Linux box reached over SSH has Electron but nowhere to show its window.
+const noDisplay = process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY;
 
-if (electron && (native.status === 'ready' || native.status === 'built')) {
+if (electron && !noDisplay && (native.status === 'ready' || native.status === 'built')) {
   if (native.status === 'built') console.log(describeResult(native));
   // ELECTRON_RUN_AS_NODE would make the binary a plain Node: never pass it on to the app.
   const { ELECTRON_RUN_AS_NODE: _drop, ...env } = process.env;
   run(electron, ['.', '--demo'], env);
 } else {
-  const why = electron ? describeResult(native) : native.status === 'skipped' ? native.reason : 'Electron is not installed';
+  const why = !electron
+    ? native.status === 'skipped'
+      ? native.reason
+      : 'Electron is not installed'
+    : noDisplay
+      ? 'there is no display (DISPLAY and WAYLAND_DISPLAY are unset)'
+      : describeResult(native);
   process.stdout.write(
     `LAMM Studio runs as a local web app instead of the desktop window: ${why}.\n` +
       'Open the URL below in a browser. (README, "The desktop app": how to get the window.)\n\n',

@@ -143,6 +143,7 @@ app.on('web-contents-created', (_e, contents) => {
 app.whenReady().then(() => {
   session.defaultSession.setPermissionRequestHandler((_wc, permission, callback, details) => callback(isPermissionAllowed(permission, details.requestingUrl, appUrl)));
   session.defaultSession.setPermissionCheckHandler((_wc, permission, requestingOrigin) => isPermissionAllowed(permission, requestingOrigin, appUrl));
+  session.defaultSession.setDevicePermissionHandler(() => false); // no HID, serial or USB devices
   protocol.handle(APP_SCHEME, appProtocolHandler(RENDERER_DIR));
   protocol.handle(THUMB_SCHEME, thumbnailProtocolHandler(service));
   if ('error' in sqliteBinding) dialog.showErrorBox('LAMM Studio cannot open projects', sqliteBinding.error);

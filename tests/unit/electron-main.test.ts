@@ -17,6 +17,7 @@ const fake = vi.hoisted(() => ({
   switches: [] as [string, string?][],
   permissionRequest: null as null | ((wc: unknown, permission: string, cb: (ok: boolean) => void, details: { requestingUrl: string }) => void),
   permissionCheck: null as null | ((wc: unknown, permission: string, origin: string) => boolean),
+  devicePermission: null as null | ((details: unknown) => boolean),
   menu: null as any,
   errorBoxes: [] as string[],
   userData: '',
@@ -60,6 +61,7 @@ vi.mock('electron', () => {
       defaultSession: {
         setPermissionRequestHandler: (fn: any) => (fake.permissionRequest = fn),
         setPermissionCheckHandler: (fn: any) => (fake.permissionCheck = fn),
+        setDevicePermissionHandler: (fn: any) => (fake.devicePermission = fn),
       },
     },
     BrowserWindow,
@@ -132,7 +134,8 @@ describe('Electron main', () => {
       fake.permissionRequest!(null, permission, (ok) => answers.push(ok), { requestingUrl: APP_URL });
       answers.push(fake.permissionCheck!(null, permission, 'app://lamm'));
     }
-    expect(answers).toHaveLength(16);
+    answers.push(fake.devicePermission!({ deviceType: 'hid', origin: 'app://lamm' }));
+    expect(answers).toHaveLength(17);
     expect(answers.every((a) => a === false)).toBe(true);
   });
 

@@ -61,17 +61,21 @@ export function tokenNeighbours(model: ClipModel, vectors: Float32Array, origina
   if (vectors.length !== queries * width) throw new Error(`expected ${queries}×${width} values, got ${vectors.length}`);
   if (!Number.isInteger(k) || k < 1) throw new Error(`k must be a positive integer, got ${k}`);
   const special = new Set([model.tokenizer.sot, model.tokenizer.eot]);
-  // [V, D]·[D, Q]: the fast (non-transposed) matMul on wasm; one row of cosines per vocabulary token.
-  const { cosines, originals } = tf.tidy(() => {
+  // Typed arrays are read outside tf.tidy: tidy walks every element of what it returns, which
+  // for [vocab × queries] cosines cost seconds at a few hundred classes.
+  const [cosineTensor, originalTensor] = tf.tidy(() => {
     const table = model.tokenEmbedding;
     const unitTable = tf.div(table, tf.sqrt(tf.sum(tf.square(table), 1, true)));
     const q = tf.tensor2d(vectors, [queries, width]);
     const unitQ = tf.div(q, tf.sqrt(tf.sum(tf.square(q), 1, true)));
-    return {
-      cosines: tf.matMul(unitTable, unitQ.transpose()).dataSync() as Float32Array,
-      originals: tf.gather(table, tf.tensor1d(originalIds, 'int32')).dataSync() as Float32Array,
-    };
+    return [tf.matMul(unitTable, unitQ.transpose()), tf.gather(table, tf.tensor1d(originalIds, 'int32'))];
   });
+  const cosines = cosineTensor.dataSync() as Float32Array;
+  const originals = originalTensor.dataSync() as Float32Array;
+  tf.dispose([cosineTensor, originalTensor]);
+  // Per vocabulary entry, once for all queries: 0 never listed, 1 counts for the rank only, 2 a candidate neighbour.
+  const role = new Uint8Array(vocab);
+  for (let v = 0; v < vocab; v++) role[v] = special.has(v) ? 0 : include && !include(v) ? 1 : 2;
 
   return originalIds.map((originalId, q) => {
     const cos = (v: number) => cosines[v * queries + q];
@@ -79,13 +83,13 @@ export function tokenNeighbours(model: ClipModel, vectors: Float32Array, origina
     let rank = 1;
     const best: number[] = [];
     for (let v = 0; v < vocab; v++) {
-      if (special.has(v)) continue;
-      if (v !== originalId && cos(v) > originalCos) rank++;
-      if (include && !include(v)) continue;
-      // Keep the top k in a small sorted list: k is tiny next to the vocabulary.
-      if (best.length < k || cos(v) > cos(best[best.length - 1])) {
+      if (role[v] === 0) continue;
+      const c = cos(v);
+      if (v !== originalId && c > originalCos) rank++;
+      if (role[v] === 1) continue;
+      if (best.length < k || c > cos(best[best.length - 1])) {
         let i = best.length;
-        while (i > 0 && cos(best[i - 1]) < cos(v)) i--;
+        while (i > 0 && cos(best[i - 1]) < c) i--;
         best.splice(i, 0, v);
         if (best.length > k) best.pop();
       }

@@ -1,6 +1,7 @@
-import { Card, Grid, Group, SegmentedControl, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
+import { Card, Grid, Group, ScrollArea, SegmentedControl, SimpleGrid, Stack, Table, Text, TextInput, Title, UnstyledButton } from '@mantine/core';
 import { useMemo, useState } from 'react';
 import type { Comparison } from '../../../src-main/api/contract';
+import { ConfusionMatrix } from '../components/ConfusionMatrix';
 import { PageHeader } from '../components/PageHeader';
 import { ErrorNote } from '../components/ErrorNote';
 import { RunPicker } from './RunPicker';
@@ -9,8 +10,11 @@ import { pct, points } from '../format';
 
 /** Changed images shown at once (the grid is not virtualised). */
 const MAX_FLIPS_SHOWN = 120;
-/** Longest class name the confusion matrix prints in full. */
-const MATRIX_LABEL_CHARS = 18;
+/** The per-class table's height before it scrolls (1,000 classes stay one card). */
+const PER_CLASS_HEIGHT = 560;
+
+type SortKey = 'name' | 'base' | 'trained' | 'delta';
+type ClassResult = Comparison['perClass'][number];
 
 export function ComparePage() {
   const runs = useQuery((a) => a.listRuns(), [], ['runs']);
@@ -51,37 +55,7 @@ function ComparisonView({ c, names }: { c: Comparison; names: Map<number, string
       <Grid gap="lg">
         <Grid.Col span={{ base: 12, xl: 6 }}>
           <Card withBorder padding="lg" h="100%">
-            <Title order={4} mb="sm">
-              Per class
-            </Title>
-            <Table verticalSpacing={5} data-testid="per-class">
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th>Class</Table.Th>
-                  <Table.Th ta="right">Zero-shot</Table.Th>
-                  <Table.Th ta="right">Trained</Table.Th>
-                  <Table.Th w={180}>Change (points)</Table.Th>
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody>
-                {c.perClass.map((r) => (
-                  <Table.Tr key={r.classId} data-testid={`compare-class-${r.folder}`}>
-                    <Table.Td fz="sm" fw={600}>
-                      {names.get(r.classId) ?? r.folder}
-                    </Table.Td>
-                    <Table.Td ta="right" fz="sm">
-                      {pct(r.base)}
-                    </Table.Td>
-                    <Table.Td ta="right" fz="sm">
-                      {pct(r.trained)}
-                    </Table.Td>
-                    <Table.Td>
-                      <DeltaBar delta={r.delta} />
-                    </Table.Td>
-                  </Table.Tr>
-                ))}
-              </Table.Tbody>
-            </Table>
+            <PerClassTable c={c} names={names} />
           </Card>
         </Grid.Col>
         <Grid.Col span={{ base: 12, xl: 6 }}>
@@ -95,6 +69,80 @@ function ComparisonView({ c, names }: { c: Comparison; names: Map<number, string
       </Grid>
       <Flips c={c} names={names} />
     </Stack>
+  );
+}
+
+function PerClassTable({ c, names }: { c: Comparison; names: Map<number, string> }) {
+  const [filter, setFilter] = useState('');
+  const [sort, setSort] = useState<{ key: SortKey; descending: boolean }>({ key: 'name', descending: false });
+  const nameOf = (r: ClassResult) => names.get(r.classId) ?? r.folder;
+  const rows = useMemo(() => {
+    const nameOf = (r: ClassResult) => names.get(r.classId) ?? r.folder;
+    const wanted = filter.trim().toLowerCase();
+    const kept = c.perClass.filter((r) => !wanted || nameOf(r).toLowerCase().includes(wanted) || r.folder.toLowerCase().includes(wanted));
+    const value = (r: ClassResult) => (sort.key === 'name' ? nameOf(r) : r[sort.key]);
+    return kept.sort((a, b) => {
+      const va = value(a);
+      const vb = value(b);
+      const order = typeof va === 'string' ? va.localeCompare(vb as string) : (va as number) - (vb as number);
+      return sort.descending ? -order : order;
+    });
+  }, [c.perClass, names, filter, sort]);
+  const header = (key: SortKey, label: string, align?: 'right') => (
+    <Table.Th ta={align}>
+      <UnstyledButton
+        fz="sm"
+        fw={700}
+        onClick={() => setSort((s) => ({ key, descending: s.key === key ? !s.descending : key !== 'name' }))}
+        data-testid={`sort-${key}`}
+      >
+        {label}
+        {sort.key === key ? (sort.descending ? ' ↓' : ' ↑') : ''}
+      </UnstyledButton>
+    </Table.Th>
+  );
+  return (
+    <>
+      <Group justify="space-between" mb="sm">
+        <Title order={4}>Per class</Title>
+        <TextInput size="xs" placeholder="Filter classes" value={filter} onChange={(e) => setFilter(e.currentTarget.value)} data-testid="per-class-filter" />
+      </Group>
+      <ScrollArea.Autosize mah={PER_CLASS_HEIGHT} type="auto">
+        <Table verticalSpacing={5} stickyHeader data-testid="per-class">
+          <Table.Thead>
+            <Table.Tr>
+              {header('name', 'Class')}
+              {header('base', 'Zero-shot', 'right')}
+              {header('trained', 'Trained', 'right')}
+              {header('delta', 'Change (points)')}
+            </Table.Tr>
+          </Table.Thead>
+          <Table.Tbody>
+            {rows.map((r) => (
+              <Table.Tr key={r.classId} data-testid={`compare-class-${r.folder}`}>
+                <Table.Td fz="sm" fw={600}>
+                  {nameOf(r)}
+                </Table.Td>
+                <Table.Td ta="right" fz="sm">
+                  {pct(r.base)}
+                </Table.Td>
+                <Table.Td ta="right" fz="sm">
+                  {pct(r.trained)}
+                </Table.Td>
+                <Table.Td w={180}>
+                  <DeltaBar delta={r.delta} />
+                </Table.Td>
+              </Table.Tr>
+            ))}
+          </Table.Tbody>
+        </Table>
+      </ScrollArea.Autosize>
+      {rows.length < c.perClass.length && (
+        <Text size="xs" c="dimmed" mt={4}>
+          {rows.length} of {c.perClass.length} classes
+        </Text>
+      )}
+    </>
   );
 }
 
@@ -124,59 +172,6 @@ function DeltaBar({ delta }: { delta: number }) {
         {points(delta)}
       </Text>
     </Group>
-  );
-}
-
-function ConfusionMatrix({ labels, matrix }: { labels: string[]; matrix: number[][] }) {
-  const n = labels.length;
-  const cell = Math.max(14, Math.min(44, Math.floor(420 / Math.max(1, n))));
-  // Room for the longest label (about 6 px a character at 10 px), within bounds.
-  const labelW = Math.min(118, Math.max(50, 10 + 6 * Math.max(...labels.map((l) => Math.min(l.length, MATRIX_LABEL_CHARS)))));
-  const axis = 16;
-  const rowTotals = matrix.map((r) => r.reduce((a, b) => a + b, 0) || 1);
-  const size = n * cell;
-  const left = axis + labelW;
-  const top = axis + labelW;
-  const width = left + size + 40;
-  const height = top + size + 4;
-  // Drawn at its own size (shrunk only to fit), so the text reads the same for 4 classes or 40.
-  return (
-    <svg viewBox={`0 0 ${width} ${height}`} width={width} style={{ maxWidth: '100%', height: 'auto', display: 'block', margin: '0 auto' }} data-testid="confusion-matrix">
-      <text x={left + size / 2} y={11} fontSize="11" fontWeight="600" textAnchor="middle" fill="#868e96">
-        predicted
-      </text>
-      <text transform={`translate(11,${top + size / 2}) rotate(-90)`} fontSize="11" fontWeight="600" textAnchor="middle" fill="#868e96">
-        true class
-      </text>
-      {labels.map((l, i) => (
-        <g key={l}>
-          <text x={left - 6} y={top + i * cell + cell / 2 + 4} fontSize="10" textAnchor="end" fill="#495057">
-            {truncate(l, MATRIX_LABEL_CHARS)}
-          </text>
-          <text transform={`translate(${left + i * cell + cell / 2 + 3},${top - 6}) rotate(-55)`} fontSize="10" fill="#495057">
-            {truncate(l, MATRIX_LABEL_CHARS)}
-          </text>
-        </g>
-      ))}
-      {matrix.map((row, i) =>
-        row.map((v, j) => {
-          const share = v / rowTotals[i];
-          const fill = i === j ? `rgba(12,166,120,${0.12 + 0.88 * share})` : v ? `rgba(224,49,49,${0.12 + 0.88 * share})` : '#f1f3f5';
-          return (
-            <g key={`${i}-${j}`}>
-              <rect x={left + j * cell} y={top + i * cell} width={cell - 1} height={cell - 1} fill={fill} rx={2}>
-                <title>{`true ${labels[i]} → predicted ${labels[j]}: ${v}`}</title>
-              </rect>
-              {cell >= 22 && v > 0 && (
-                <text x={left + j * cell + cell / 2} y={top + i * cell + cell / 2 + 4} fontSize="10" textAnchor="middle" fill={share > 0.5 ? '#fff' : '#212529'}>
-                  {v}
-                </text>
-              )}
-            </g>
-          );
-        }),
-      )}
-    </svg>
   );
 }
 
@@ -230,8 +225,4 @@ function Flips({ c, names }: { c: Comparison; names: Map<number, string> }) {
       </div>
     </Card>
   );
-}
-
-function truncate(s: string, n: number): string {
-  return s.length > n ? `${s.slice(0, n - 1)}…` : s;
 }

@@ -1,4 +1,4 @@
-import { ActionIcon, Badge, Button, Card, Grid, Group, NumberInput, Stack, Table, Text, TextInput, Title, Tooltip } from '@mantine/core';
+import { ActionIcon, Badge, Button, Card, Grid, Group, Loader, NumberInput, ScrollArea, Stack, Table, Text, TextInput, Title, Tooltip } from '@mantine/core';
 import { useEffect, useState } from 'react';
 import type { ClassRow, SplitSummary } from '../../../src-main/api/contract';
 import { PageHeader } from '../components/PageHeader';
@@ -6,6 +6,11 @@ import { JobPanel } from '../components/JobPanel';
 import { ErrorNote } from '../components/ErrorNote';
 import { PathInput } from '../components/PathInput';
 import { useAction, useApp, useJob, useQuery } from '../state';
+
+/** Classes listed before the table offers a filter box. */
+const CLASS_FILTER_FROM = 12;
+/** The class table's height before it scrolls. */
+const CLASS_TABLE_HEIGHT = 640;
 
 export function DatasetPage() {
   const { api, status, navigate } = useApp();
@@ -35,6 +40,9 @@ export function DatasetPage() {
       classes.reload();
     });
 
+  const [classFilter, setClassFilter] = useState('');
+  const wanted = classFilter.trim().toLowerCase();
+  const shownClasses = (classes.data ?? []).filter((c) => !wanted || c.folder.toLowerCase().includes(wanted) || c.promptName.toLowerCase().includes(wanted));
   const totals = (classes.data ?? []).reduce(
     (t, c) => ({ train: t.train + c.counts.train, test: t.test + c.counts.test, excluded: t.excluded + c.counts.excluded, total: t.total + c.counts.total }),
     { train: 0, test: 0, excluded: 0, total: 0 },
@@ -52,15 +60,30 @@ export function DatasetPage() {
           <Card withBorder padding="lg">
             <Group justify="space-between" mb="sm">
               <Title order={4}>Classes</Title>
-              <Group gap="xs">
-                <Badge variant="light">{classes.data?.length ?? 0} classes</Badge>
-                <Badge variant="light" color="teal">{totals.train} train</Badge>
-                <Badge variant="light" color="orange">{totals.test} test</Badge>
-                {totals.excluded > 0 && <Badge variant="light" color="gray">{totals.excluded} excluded</Badge>}
-              </Group>
+              {classes.data ? (
+                <Group gap="xs" data-testid="class-totals">
+                  <Badge variant="light">{classes.data.length} classes</Badge>
+                  <Badge variant="light" color="teal">{totals.train} train</Badge>
+                  <Badge variant="light" color="orange">{totals.test} test</Badge>
+                  {totals.excluded > 0 && <Badge variant="light" color="gray">{totals.excluded} excluded</Badge>}
+                </Group>
+              ) : (
+                classes.loading && (
+                  <Group gap="xs" data-testid="class-totals-loading">
+                    <Loader size="xs" />
+                    <Text size="xs" c="dimmed">
+                      loading classes…
+                    </Text>
+                  </Group>
+                )
+              )}
             </Group>
             <ErrorNote error={classes.error} />
-            <Table striped highlightOnHover verticalSpacing={6} data-testid="class-table">
+            {(classes.data?.length ?? 0) > CLASS_FILTER_FROM && (
+              <TextInput size="xs" mb="xs" placeholder="Filter classes by folder or prompt name" value={classFilter} onChange={(e) => setClassFilter(e.currentTarget.value)} data-testid="class-filter" />
+            )}
+            <ScrollArea.Autosize mah={CLASS_TABLE_HEIGHT} type="auto">
+            <Table striped highlightOnHover stickyHeader verticalSpacing={6} data-testid="class-table">
               <Table.Thead>
                 <Table.Tr>
                   <Table.Th>Folder</Table.Th>
@@ -72,11 +95,12 @@ export function DatasetPage() {
                 </Table.Tr>
               </Table.Thead>
               <Table.Tbody>
-                {(classes.data ?? []).map((c) => (
+                {shownClasses.map((c) => (
                   <ClassLine key={c.id} row={c} onSaved={classes.reload} />
                 ))}
               </Table.Tbody>
             </Table>
+            </ScrollArea.Autosize>
           </Card>
         </Grid.Col>
         <Grid.Col span={{ base: 12, lg: 4 }}>

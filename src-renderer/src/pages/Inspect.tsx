@@ -1,5 +1,5 @@
-import { Badge, Card, Group, Input, NumberInput, Progress, SegmentedControl, Stack, Table, Text, Title, Tooltip } from '@mantine/core';
-import { useEffect, useState } from 'react';
+import { Badge, Card, Group, Input, Loader, NumberInput, Pagination, Progress, SegmentedControl, Stack, Table, Text, TextInput, Title, Tooltip } from '@mantine/core';
+import { useEffect, useMemo, useState } from 'react';
 import type { LabelTokenReport } from '../../../src-main/api/contract';
 import { PageHeader } from '../components/PageHeader';
 import { ErrorNote } from '../components/ErrorNote';
@@ -7,6 +7,8 @@ import { RunPicker } from './RunPicker';
 import { useQuery } from '../state';
 
 const DEFAULT_K = 8;
+/** Classes drawn at once; the rest are a page away. */
+const CLASSES_PER_PAGE = 24;
 
 export function InspectPage() {
   const runs = useQuery((a) => a.listRuns(), [], ['runs']);
@@ -59,14 +61,67 @@ export function InspectPage() {
           This model's vocabulary has no word tokens, so the neighbours come from all its tokens.
         </Text>
       )}
-      {report.data && (
-        <Stack gap="md" data-testid="neighbours">
-          {report.data.map((c) => (
-            <ClassTokens key={c.classId} report={c} maxDrift={maxDrift} />
-          ))}
-        </Stack>
+      {report.loading && !report.data && runId !== null && (
+        <Group gap="xs" data-testid="inspect-loading">
+          <Loader size="xs" />
+          <Text size="sm" c="dimmed">
+            finding the nearest vocabulary tokens of every learned label token…
+          </Text>
+        </Group>
       )}
+      {report.data && <ClassList reports={report.data} maxDrift={maxDrift} />}
     </>
+  );
+}
+
+/** One page of classes at a time, filtered by name and sorted: 1,000 classes stay one quick page. */
+function ClassList({ reports, maxDrift }: { reports: LabelTokenReport[]; maxDrift: number }) {
+  const [filter, setFilter] = useState('');
+  const [order, setOrder] = useState<'name' | 'drift'>('name');
+  const [pageNumber, setPageNumber] = useState(1);
+  const shown = useMemo(() => {
+    const wanted = filter.trim().toLowerCase();
+    const drift = (r: LabelTokenReport) => r.tokens.reduce((s, t) => s + t.drift, 0);
+    const kept = reports.filter((r) => !wanted || r.promptName.toLowerCase().includes(wanted) || r.folder.toLowerCase().includes(wanted));
+    return order === 'drift' ? kept.sort((a, b) => drift(b) - drift(a)) : kept;
+  }, [reports, filter, order]);
+  const pages = Math.max(1, Math.ceil(shown.length / CLASSES_PER_PAGE));
+  const current = Math.min(pageNumber, pages);
+  return (
+    <Stack gap="md" data-testid="neighbours">
+      {reports.length > CLASSES_PER_PAGE && (
+        <Group justify="space-between">
+          <Group gap="sm">
+            <TextInput
+              size="xs"
+              placeholder="Filter classes"
+              value={filter}
+              onChange={(e) => {
+                setFilter(e.currentTarget.value);
+                setPageNumber(1);
+              }}
+              data-testid="inspect-filter"
+            />
+            <SegmentedControl
+              size="xs"
+              value={order}
+              onChange={(v) => setOrder(v as 'name' | 'drift')}
+              data={[
+                { value: 'name', label: 'By class' },
+                { value: 'drift', label: 'Most moved first' },
+              ]}
+            />
+          </Group>
+          <Text size="xs" c="dimmed">
+            {shown.length} of {reports.length} classes
+          </Text>
+        </Group>
+      )}
+      {shown.slice((current - 1) * CLASSES_PER_PAGE, current * CLASSES_PER_PAGE).map((c) => (
+        <ClassTokens key={c.classId} report={c} maxDrift={maxDrift} />
+      ))}
+      {pages > 1 && <Pagination value={current} onChange={setPageNumber} total={pages} data-testid="inspect-pages" />}
+    </Stack>
   );
 }
 
@@ -122,12 +177,17 @@ function ClassTokens({ report: c, maxDrift }: { report: LabelTokenReport; maxDri
               </Table.Td>
               <Table.Td>
                 <Group gap={4}>
-                  {t.neighbours.map((n, i) => (
-                    <Tooltip key={i} label={`cosine ${n.cosine.toFixed(3)}`}>
-                      <Badge variant={n.token === t.original ? 'filled' : 'light'} color={n.token === t.original ? 'teal' : 'indigo'} tt="none" className="mono">
-                        {n.token || '·'}
-                      </Badge>
-                    </Tooltip>
+                  {t.neighbours.map((n) => (
+                    <Badge
+                      key={`${n.token}@${n.cosine}`}
+                      title={`cosine ${n.cosine.toFixed(3)}`}
+                      variant={n.token === t.original ? 'filled' : 'light'}
+                      color={n.token === t.original ? 'teal' : 'indigo'}
+                      tt="none"
+                      className="mono"
+                    >
+                      {n.token || '·'}
+                    </Badge>
                   ))}
                 </Group>
               </Table.Td>

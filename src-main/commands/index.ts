@@ -11,6 +11,7 @@ import { neighbours } from './neighbours';
 import { exportRun } from './export';
 import { classify } from './classify';
 import { labelIssues } from './label-issues';
+import { merge } from './merge';
 
 export const commands: Record<string, Command> = {
   tokenize,
@@ -24,5 +25,6 @@ export const commands: Record<string, Command> = {
   export: exportRun,
   classify,
   'label-issues': labelIssues,
+  merge,
   bench,
 };

@@ -9,21 +9,17 @@ const HTML_CASE = '&amp; html &lt;tag&gt;';
 // are HF's ids, from a line-by-line Python restatement of transformers' CLIPTokenizer run on
 // the same vocab.json/merges.txt: '&' 'amp' ';' 'html' '&' 'lt' ';' 'tag' '&' 'gt' ';'.
 const HTML_CASE_HF_IDS = [49406, 261, 6259, 282, 18231, 261, 3333, 282, 3640, 261, 4725, 282, 49407];
-const LOAD_BUDGET_MS = 2000; // typically ~0.2 s; generous for a busy shared machine
 
 describe.skipIf(!HAS_GOLDEN)('CLIP tokenizer on the real vocabulary (golden)', () => {
   let tok: ClipTokenizer;
-  let loadMs = 0;
   beforeAll(() => {
-    const start = performance.now();
     tok = ClipTokenizer.fromFolder(GOLDEN_MODEL_DIR);
-    loadMs = performance.now() - start;
   });
 
-  it('loads 49408 tokens and 48894 merges quickly', () => {
+  // Speed is bench/encode.ts's business (ratios, not a time budget in a test).
+  it('loads 49408 tokens and 48894 merges', () => {
     expect(tok.vocabSize).toBe(49408);
     expect([tok.sot, tok.eot]).toEqual([49406, 49407]);
-    expect(loadMs).toBeLessThan(LOAD_BUDGET_MS);
   });
 
   for (const c of HAS_GOLDEN ? loadGolden().tokenize : []) {
@@ -53,9 +49,11 @@ describe.skipIf(!HAS_GOLDEN)('CLIP tokenizer on the real vocabulary (golden)', (
     expect(tok.tokenText(tok.sot)).toBe('<|startoftext|>');
   });
 
-  it('encodes a long prompt list fast (per-word cache)', () => {
-    const start = performance.now();
-    for (let i = 0; i < 2000; i++) tok.encodeWithSpecials(`a photo of a dog, a type of pet number ${i}.`);
-    expect(performance.now() - start).toBeLessThan(LOAD_BUDGET_MS);
+  it('encodes a long prompt list the same word by word as whole (the per-word cache changes nothing)', () => {
+    const fresh = ClipTokenizer.fromFolder(GOLDEN_MODEL_DIR);
+    const prompts = Array.from({ length: 2000 }, (_, i) => `a photo of a dog, a type of pet number ${i}.`);
+    const warm = prompts.map((p) => tok.encodeWithSpecials(p));
+    expect(prompts.map((p) => tok.encodeWithSpecials(p))).toEqual(warm);
+    expect(fresh.encodeWithSpecials(prompts[1999])).toEqual(warm[1999]);
   });
 });

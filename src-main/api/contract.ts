@@ -13,10 +13,12 @@ import type { Progress } from '../jobs/context';
 import type { Comparison } from '../lamm/compare';
 
 // Type-only imports of plain engine shapes keep each fact in one place; they vanish at build
-// time. lamm/config, lamm/loss-terms and lamm/methods are plain data (+ zod), so their schemas and tables may come along.
+// time. lamm/config, loss-terms, methods and report-defaults are plain data (+ zod), so their schemas,
+// tables and defaults may come along.
 export type { TrainConfig, TrainConfigInput, TrainMethod, LossTermName };
 export { LOSS_TERMS, WEIGHTED_LOSS_TERMS } from '../lamm/loss-terms';
 export { METHOD_SPECS, TRAIN_METHODS } from '../lamm/methods';
+export { DEFAULT_NEIGHBOURS } from '../lamm/report-defaults';
 
 // ---------- shared shapes ----------
 

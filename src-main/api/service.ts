@@ -22,7 +22,7 @@ import type {
 import { EventHub } from './rpc';
 import { JobRegistry } from './job-registry';
 import { downloadPinnedModel, findPinnedModel, PINNED_MODELS } from '../clip/download';
-import { compareRunPredictions } from '../lamm/compare';
+import { compareWithBaseline } from '../lamm/compare';
 import { describeBackend, initBackend } from '../backend';
 import { loadClip, type ClipModel } from '../clip';
 import { ProjectStore, type ModelRecord, type RunRecord } from '../data/store';
@@ -37,8 +37,7 @@ import { METHOD_SPECS } from '../lamm/methods';
 import { runZeroShot } from '../lamm/zeroshot';
 import { runTrainingJob } from '../jobs/training';
 import { loadRunClassifier } from '../lamm/classifier';
-import { setupLabelTokens } from '../lamm/prompts';
-import { isWordToken, tokenNeighbours } from '../lamm/neighbours';
+import { runNeighbours } from '../lamm/neighbours';
 import { exportClassifier, importExport } from '../export/export';
 import { DEMO_MODEL_DIR, generateDemoDataset, loadRecipe } from '../demo/dataset';
 import { classifyImages } from '../export/classify';
@@ -51,7 +50,6 @@ export interface ServiceOptions {
 }
 
 const RECENT_LIMIT = 12;
-const DEFAULT_NEIGHBOURS = 8;
 
 interface OpenProject {
   store: ProjectStore;
@@ -341,38 +339,11 @@ export class LammService implements LammHandlers {
 
   async getNeighbours({ runId, k, wordsOnly }: ParamsOf<'getNeighbours'>): Promise<LabelTokenReport[]> {
     const p = this.requireProject();
-    const c = loadRunClassifier(p.store, runId);
-    const model = await this.modelForRun(p, runId);
-    // The rows of E0 are the first minLen tokens of each prompt name the run used.
-    const setup = setupLabelTokens(model.tokenizer, c.classes.map((x) => x.promptName), c.template, model.config.text.maxPositions);
-    const words = wordsOnly ? Uint8Array.from({ length: model.tokenizer.vocabSize }, (_, id) => Number(isWordToken(model.tokenizer, id))) : null;
-    const reports = tokenNeighbours(model, c.labelEmbeddings, setup.labelTokenIds.flat(), k ?? DEFAULT_NEIGHBOURS, words ? (id) => words[id] === 1 : undefined);
-    return c.classes.map((cls, i) => ({
-      classId: c.classIds[i],
-      folder: cls.folder,
-      promptName: cls.promptName,
-      tokens: reports.slice(i * c.minLen, (i + 1) * c.minLen).map((r, position) => ({
-        position,
-        original: r.original,
-        originalRank: r.originalRank,
-        drift: r.drift,
-        neighbours: r.neighbours.map((n) => ({ token: n.token, cosine: n.cosine })),
-      })),
-    }));
+    return runNeighbours(p.store, await this.modelForRun(p, runId), runId, { k, wordsOnly });
   }
 
   compareRuns({ runId, baseRunId }: ParamsOf<'compareRuns'>): ResultOf<'compareRuns'> {
-    const p = this.requireProject();
-    const run = p.store.getRun(runId);
-    if (run.kind === 'zeroshot') throw new Error(`run ${runId} is a zero-shot run; choose a trained run to compare`);
-    const base = baseRunId ?? p.store.listRuns(run.datasetId ?? undefined).filter((r) => r.kind === 'zeroshot' && r.status === 'done' && r.modelId === run.modelId).at(-1)?.id;
-    if (base === undefined) throw new Error('no zero-shot run with this model yet: run zero-shot on the Train page first');
-    const classes = p.store.getRunClasses(runId).map((c) => ({ id: c.classId, folder: p.store.getClass(c.classId).folder }));
-    return compareRunPredictions(
-      { runId: base, predictions: p.store.getPredictions(base) },
-      { runId, predictions: p.store.getPredictions(runId) },
-      classes,
-    );
+    return compareWithBaseline(this.requireProject().store, runId, baseRunId);
   }
 
   exportRun({ runId, format, out }: ParamsOf<'exportRun'>): ResultOf<'exportRun'> {

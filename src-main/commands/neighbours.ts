@@ -1,20 +1,22 @@
-// `lamm neighbours --db FILE --run ID [--k N] [--model DIR]`: for every learned label token, its
-// k nearest vocabulary tokens, the rank of the token it started from, and its drift ‖E−E0‖.
+// `lamm neighbours --db FILE --run ID [--k N] [--words-only] [--model DIR]`: for every learned label
+// token, its k nearest vocabulary tokens (whole words only with --words-only), the rank of the token it started from, and its drift ‖E−E0‖.
 // The model defaults to the one the run was trained with.
 import type { LabelTokenReport } from '../api/contract';
 import { startBackend } from './engine';
 import { optionalNumber, optionalString, requireString, UsageError, type Command } from './args';
 import { loadClip } from '../clip';
 import { ProjectStore } from '../data/store';
-import { DEFAULT_NEIGHBOURS, runNeighbours } from '../lamm/neighbours';
+import { runNeighbours } from '../lamm/neighbours';
 
 export const neighbours: Command = {
-  usage: '--db FILE --run ID [--k N] [--model DIR]',
+  usage: '--db FILE --run ID [--k N] [--words-only] [--model DIR]',
+  switches: ['words-only'],
   async run(args) {
     const dbFile = requireString(args, 'db');
     const runId = optionalNumber(args, 'run', { integer: true, min: 1 });
     if (runId === undefined) throw new UsageError('--run is required');
-    const k = optionalNumber(args, 'k', { integer: true, min: 1 }) ?? DEFAULT_NEIGHBOURS;
+    const k = optionalNumber(args, 'k', { integer: true, min: 1 });
+    const wordsOnly = args.options['words-only'] === true;
     const store = ProjectStore.open(dbFile);
     try {
       const run = store.getRun(runId);
@@ -23,7 +25,7 @@ export const neighbours: Command = {
       await startBackend();
       const model = await loadClip(modelDir);
       try {
-        return { runId, classes: runNeighbours(store, model, runId, k) };
+        return { runId, classes: runNeighbours(store, model, runId, { k, wordsOnly }) };
       } finally {
         model.dispose();
       }

@@ -427,6 +427,13 @@ export class ProjectStore {
     return (rows as RunRowDb[]).map(toRun);
   }
 
+  /** The newest finished run with this model (on this dataset when given): a zero-shot one, or one of any trained method. */
+  latestFinishedRun(which: 'zeroshot' | 'trained', modelId: number | null, datasetId: number | null = null): RunRecord | undefined {
+    const row = this.stmt(`SELECT * FROM runs WHERE status = 'done' AND model_id IS ? AND (kind = 'zeroshot') = ? AND (? IS NULL OR dataset_id = ?)
+      ORDER BY id DESC LIMIT 1`).get(modelId, which === 'zeroshot' ? 1 : 0, datasetId, datasetId) as RunRowDb | undefined;
+    return row && toRun(row);
+  }
+
   getRunClasses(runId: number): RunClass[] {
     return (this.stmt('SELECT class_id, prompt_name FROM run_classes WHERE run_id = ? ORDER BY idx').all(runId) as { class_id: number; prompt_name: string }[])
       .map((r) => ({ classId: r.class_id, promptName: r.prompt_name }));

@@ -1,6 +1,8 @@
 // Zero-shot vs trained over the test images both runs predicted: accuracy per class, the
 // trained run's confusion matrix, and the images whose correctness flipped. Counting only;
 // the predictions come from the runs' stored rows.
+import type { ProjectStore } from '../data/store';
+
 export interface ImageFlip {
   imageId: number;
   trueClassId: number;
@@ -71,4 +73,14 @@ export function compareRunPredictions(
     confusion: { labels: classes.map((c) => c.folder), matrix },
     flips,
   };
+}
+
+/** A trained run against a zero-shot baseline: `baseRunId`, else the newest finished zero-shot run with the same model. */
+export function compareWithBaseline(store: ProjectStore, runId: number, baseRunId?: number): Comparison {
+  const run = store.getRun(runId);
+  if (run.kind === 'zeroshot') throw new Error(`run ${runId} is a zero-shot run; choose a trained run to compare`);
+  const base = baseRunId ?? store.latestFinishedRun('zeroshot', run.modelId, run.datasetId)?.id;
+  if (base === undefined) throw new Error('no zero-shot run with this model yet: run zero-shot on the Train page first');
+  const classes = store.getRunClasses(runId).map((c) => ({ id: c.classId, folder: store.getClass(c.classId).folder }));
+  return compareRunPredictions({ runId: base, predictions: store.getPredictions(base) }, { runId, predictions: store.getPredictions(runId) }, classes);
 }

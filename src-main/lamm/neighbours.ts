@@ -7,8 +7,16 @@ import type { ClipModel } from '../clip/types';
 import { END_OF_WORD, bytesToUnicode, type ClipTokenizer } from '../clip/tokenizer';
 import type { ProjectStore } from '../data/store';
 import { loadRunClassifier } from './classifier';
+import { DEFAULT_NEIGHBOURS } from './report-defaults';
 
-export const DEFAULT_NEIGHBOURS = 10;
+export { DEFAULT_NEIGHBOURS };
+
+export interface NeighbourOptions {
+  /** Neighbours per token; DEFAULT_NEIGHBOURS when omitted. */
+  k?: number;
+  /** Draw neighbours from whole-word tokens only (isWordToken); the original's rank still counts every token. */
+  wordsOnly?: boolean;
+}
 
 export interface Neighbour {
   id: number;
@@ -106,8 +114,8 @@ export function tokenNeighbours(model: ClipModel, vectors: Float32Array, origina
   });
 }
 
-/** The Inspect view of a finished run: every learned label token of every class (DESIGN §4). */
-export function runNeighbours(store: ProjectStore, model: ClipModel, runId: number, k = DEFAULT_NEIGHBOURS): LabelTokenReport[] {
+/** The Inspect view of a finished run (and `lamm neighbours`): every learned label token of every class (DESIGN §4). */
+export function runNeighbours(store: ProjectStore, model: ClipModel, runId: number, opts: NeighbourOptions = {}): LabelTokenReport[] {
   const c = loadRunClassifier(store, runId);
   if (c.baseModel.sha256 && c.baseModel.sha256 !== model.weightsSha256) {
     throw new Error(`run ${runId} was trained on other weights (${c.baseModel.name}) than ${model.folder}`);
@@ -118,7 +126,8 @@ export function runNeighbours(store: ProjectStore, model: ClipModel, runId: numb
     if (ids.length !== c.tokensPerClass[i]) throw new Error(`class "${cls.folder}" has ${ids.length} name tokens under this tokenizer, the run trained ${c.tokensPerClass[i]}`);
     return ids;
   });
-  const reports = tokenNeighbours(model, c.labelEmbeddings, originalIds, k);
+  const words = opts.wordsOnly ? Uint8Array.from({ length: model.tokenizer.vocabSize }, (_, id) => Number(isWordToken(model.tokenizer, id))) : null;
+  const reports = tokenNeighbours(model, c.labelEmbeddings, originalIds, opts.k ?? DEFAULT_NEIGHBOURS, words ? (id) => words[id] === 1 : undefined);
   const starts = c.tokensPerClass.map((_, i) => c.tokensPerClass.slice(0, i).reduce((a, b) => a + b, 0));
   return c.classes.map((cls, i) => ({
     classId: c.classIds[i],

@@ -113,7 +113,7 @@ describe('training runs', () => {
     expect(eotRow.drift).toBeGreaterThan(0);
 
     const runId = store.listRuns().find((r) => r.kind === 'lamm' && r.status === 'done')!.id;
-    const report = runNeighbours(store, model, runId, 3);
+    const report = runNeighbours(store, model, runId, { k: 3 });
     expect(report).toHaveLength(c0Count(store, runId));
     const c = loadRunClassifier(store, runId);
     expect(report[0].tokens).toHaveLength(c.minLen);

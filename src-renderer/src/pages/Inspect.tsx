@@ -1,22 +1,21 @@
 import { Badge, Card, Group, Input, Loader, NumberInput, Pagination, Progress, SegmentedControl, Stack, Table, Text, TextInput, Title, Tooltip } from '@mantine/core';
 import { useEffect, useMemo, useState } from 'react';
-import type { LabelTokenReport } from '../../../src-main/api/contract';
+import { DEFAULT_NEIGHBOURS, type LabelTokenReport } from '../../../src-main/api/contract';
 import { PageHeader } from '../components/PageHeader';
 import { ErrorNote } from '../components/ErrorNote';
 import { RunPicker } from './RunPicker';
 import { useQuery } from '../state';
 
-const DEFAULT_K = 8;
 /** Classes drawn at once; the rest are a page away. */
 const CLASSES_PER_PAGE = 24;
 
 export function InspectPage() {
   const runs = useQuery((a) => a.listRuns(), [], ['runs']);
   const [runId, setRunId] = useState<number | null>(null);
-  const [k, setK] = useState<number | string>(DEFAULT_K);
+  const [k, setK] = useState<number | string>(DEFAULT_NEIGHBOURS);
   const [vocabulary, setVocabulary] = useState<'words' | 'all'>('words');
   const report = useQuery(
-    (a) => (runId ? a.getNeighbours({ runId, k: Number(k) || DEFAULT_K, wordsOnly: vocabulary === 'words' }) : Promise.resolve(null)),
+    (a) => (runId ? a.getNeighbours({ runId, k: Number(k) || DEFAULT_NEIGHBOURS, wordsOnly: vocabulary === 'words' }) : Promise.resolve(null)),
     [runId, k, vocabulary],
   );
   const maxDrift = Math.max(1e-9, ...(report.data ?? []).flatMap((c) => c.tokens.map((t) => t.drift)));

@@ -1,4 +1,4 @@
-import { Accordion, Badge, Button, Card, Grid, Group, NumberInput, Select, Stack, Switch, Table, Text, TextInput, Title, Tooltip } from '@mantine/core';
+import { Accordion, Badge, Button, Card, Grid, Group, NumberInput, Select, Stack, Switch, Table, Text, TextInput, Title } from '@mantine/core';
 import { useEffect, useMemo, useState } from 'react';
 import { LOSS_TERMS, METHOD_SPECS, TRAIN_METHODS, WEIGHTED_LOSS_TERMS, type EpochRecord, type RunDetail, type RunSummary, type TrainConfig } from '../../../src-main/api/contract';
 import { PageHeader } from '../components/PageHeader';

@@ -292,7 +292,6 @@ export class LammService implements LammHandlers {
     const datasetId = this.requireDataset(p);
     if (p.modelId === null) throw new Error('no model in this project yet: add one on the Model page');
     const modelDir = p.store.getModel(p.modelId).folder;
-    const epochs = config.epochs ?? DEFAULT_TRAIN_CONFIG.epochs;
     return this.jobs.start('train', `Training ${METHOD_SPECS[config.method ?? DEFAULT_TRAIN_CONFIG.method].title}`, async (ctx) => {
       let runId: number | null = null;
       try {
@@ -303,15 +302,16 @@ export class LammService implements LammHandlers {
             this.hub.emit('run:update', { runId: e.runId, status: 'running', epoch: null });
             this.changed('runs');
           } else if (e.type === 'epoch') {
-            ctx.progress({ stage: 'train', done: e.record.epoch, total: epochs, message: `loss ${e.record.loss.toFixed(4)}` });
+            // Progress comes from the trainer's steps (through runTrainingJob), not from here.
             this.hub.emit('run:update', { runId: e.runId, status: 'running', epoch: e.record });
+          } else if (e.type === 'backend') {
+            ctx.log(`backend: ${e.backend}`);
+            if (!this.backend) {
+              this.backend = e.backend;
+              this.hub.emit('status:backend', { backend: e.backend });
+            }
           } else if (e.type === 'log') {
             ctx.log(e.message);
-            const backend = /^backend: (.*)$/.exec(e.message)?.[1];
-            if (backend && !this.backend) {
-              this.backend = backend;
-              this.hub.emit('status:backend', { backend });
-            }
           }
         });
         ctx.log(`zero-shot ${(100 * outcome.zeroShot.accuracy).toFixed(1)}% → trained ${(100 * outcome.trained.accuracy).toFixed(1)}%`);

@@ -25,7 +25,7 @@ let store: ProjectStore | null = null;
 let model: ClipModel | null = null;
 try {
   const backend = await initBackend(request.backend);
-  post({ type: 'log', message: `backend: ${describeBackend(backend)}` });
+  post({ type: 'backend', backend: describeBackend(backend) });
   store = ProjectStore.open(request.dbFile);
   model = await loadClip(request.modelDir);
   const outcome = await trainRun(store, model, request, {
@@ -38,7 +38,7 @@ try {
   post({ type: 'done', outcome });
 } catch (err) {
   const cancelled = err instanceof CancelledError || controller.signal.aborted;
-  post({ type: 'error', message: (err instanceof Error ? err.message : String(err)).split('\n')[0], cancelled });
+  post({ type: 'failed', message: (err instanceof Error ? err.message : String(err)).split('\n')[0], cancelled });
 } finally {
   model?.dispose();
   store?.close();

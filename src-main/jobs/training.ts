@@ -26,15 +26,21 @@ export interface TrainJobRequest extends TrainRequest {
   backend?: string;
 }
 
+/**
+ * What the worker reports while it works, in order: its backend, the run it created, then
+ * steps, epochs, progress (the trainer's per-step count: the job's one producer of progress)
+ * and log lines.
+ */
 export type TrainJobEvent =
+  | { type: 'backend'; backend: string }
   | { type: 'run'; runId: number }
   | { type: 'step'; runId: number; step: StepEvent }
   | { type: 'epoch'; runId: number; record: EpochRecord }
   | { type: 'progress'; progress: Progress }
   | { type: 'log'; message: string };
 
-/** Messages from the worker: the events, then exactly one 'done' or 'error'. */
-export type WorkerMessage = TrainJobEvent | { type: 'done'; outcome: TrainOutcome } | { type: 'error'; message: string; cancelled: boolean };
+/** Messages from the worker: the events, then exactly one 'done' or 'failed'. */
+export type WorkerMessage = TrainJobEvent | { type: 'done'; outcome: TrainOutcome } | { type: 'failed'; message: string; cancelled: boolean };
 /** Messages to the worker. */
 export type WorkerCommand = { type: 'cancel' };
 
@@ -108,7 +114,7 @@ export function startTraining(request: TrainJobRequest, onEvent: (e: TrainJobEve
         case 'done':
           finish(null, m.outcome);
           break;
-        case 'error':
+        case 'failed':
           finish(m.cancelled ? new CancelledError() : new Error(m.message));
           break;
         default:

@@ -32,7 +32,14 @@ describe('training worker', () => {
     const outcome = await job.done;
     expect(await job.runId).toBe(outcome.runId);
     const types = new Set(events.map((e) => e.type));
-    for (const t of ['run', 'step', 'epoch', 'progress', 'log']) expect(types.has(t as TrainJobEvent['type'])).toBe(true);
+    for (const t of ['backend', 'run', 'step', 'epoch', 'progress', 'log']) expect(types.has(t as TrainJobEvent['type'])).toBe(true);
+    // The backend is a field of its own message, sent first.
+    expect(events[0].type === 'backend' && events[0].backend).toBe(outcome.backend);
+    // Training progress has one producer (the trainer, per step) on one scale, counting up to its total.
+    const train = events.flatMap((e) => (e.type === 'progress' && e.progress.stage === 'train' ? [e.progress] : []));
+    const steps = events.filter((e) => e.type === 'step').length;
+    expect(train.map((p) => p.done)).toEqual(Array.from({ length: steps }, (_, i) => i + 1));
+    expect(new Set(train.map((p) => p.total))).toEqual(new Set([steps]));
     const step = events.find((e) => e.type === 'step');
     expect(step?.type === 'step' && Object.keys(step.step.terms)).toEqual(LOSS_TERMS.map((t) => t.name));
     expect(step?.type === 'step' && Number.isFinite(step.step.loss)).toBe(true);

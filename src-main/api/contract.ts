@@ -11,6 +11,8 @@ import { TRAIN_CONFIG_INPUT, type TrainConfig, type TrainConfigInput, type Train
 import type { LossTermName } from '../lamm/loss-terms';
 import type { Progress } from '../jobs/context';
 import type { Comparison } from '../lamm/compare';
+import type { EmbeddingMap } from '../data/embedding-map';
+import { MAP_PROJECTIONS } from '../data/map-projections';
 
 // Type-only imports of plain engine shapes keep each fact in one place; they vanish at build
 // time. lamm/config, loss-terms, methods and report-defaults are plain data (+ zod), so their schemas,
@@ -190,6 +192,8 @@ export interface LabelTokenReport {
 }
 
 export type { Comparison, ImageFlip } from '../lamm/compare';
+export type { EmbeddingMap, MapLabel, MapPoint } from '../data/embedding-map';
+export { MAP_PROJECTIONS, type MapProjection } from '../data/map-projections';
 
 export interface ExportResult {
   /** Files written, the manifest first. */
@@ -222,6 +226,7 @@ export interface JobResults {
   train: RunSummary;
   export: ExportResult;
   classify: Classification[];
+  map: EmbeddingMap;
 }
 export type JobKind = keyof JobResults;
 
@@ -293,6 +298,8 @@ export const METHODS = {
   /** `wordsOnly`: neighbours drawn from whole-word tokens only (the original's rank still counts every token). */
   getNeighbours: takes({ runId: id, k: id.optional(), wordsOnly: z.boolean().optional() }).returns<LabelTokenReport[]>(),
   compareRuns: takes({ runId: id, baseRunId: id.optional() }).returns<Comparison>(),
+  /** The images' features in 2-D (cached per model and dataset: a second open is instant), with each class's zero-shot and, for `runId`, learned label placed among them. */
+  startEmbeddingMap: takes({ projection: z.enum(MAP_PROJECTIONS), runId: id.optional() }).returns<JobRef>(),
 
   exportRun: takes({ runId: id, format: z.enum(EXPORT_FORMATS), out: text }).returns<JobRef>(),
   classifyImages: takes({ exportPath: text, images: z.array(text).min(1, 'give at least one image to classify') }).returns<JobRef>(),

@@ -31,6 +31,7 @@ import { selectShots } from '../data/splits';
 import { classCounts, findNearDuplicates, groupDuplicates, relabel, renamePrompt, searchByText, setExcluded } from '../data/curation';
 import { registerClipModel } from '../data/features';
 import { findLabelIssues } from '../data/label-issues';
+import { buildEmbeddingMap } from '../data/embedding-map';
 import { thumbnailFile } from '../data/thumbnails';
 import { DEFAULT_TRAIN_CONFIG } from '../lamm/config';
 import { METHOD_SPECS } from '../lamm/methods';
@@ -171,14 +172,7 @@ export class LammService implements LammHandlers {
   listImages(): ImageRow[] {
     const p = this.requireProject();
     if (p.datasetId === null) return [];
-    const shotIds = new Set<number>();
-    if (p.shots) {
-      try {
-        for (const c of selectShots(p.store, p.datasetId, p.shots).classes) for (const id of c.imageIds) shotIds.add(id);
-      } catch {
-        // Edits since the draw left a class with fewer than K images: no shots to mark.
-      }
-    }
+    const shotIds = this.shotIds(p);
     return p.store.listImages(p.datasetId, { includeExcluded: true }).map((img) => ({
       id: img.id,
       classId: img.classId,
@@ -346,6 +340,16 @@ export class LammService implements LammHandlers {
     return compareWithBaseline(this.requireProject().store, runId, baseRunId);
   }
 
+  startEmbeddingMap({ projection, runId }: ParamsOf<'startEmbeddingMap'>): ResultOf<'startEmbeddingMap'> {
+    const p = this.requireProject();
+    const datasetId = this.requireDataset(p);
+    return this.jobs.start('map', `Embedding map (${projection.toUpperCase()})`, async (ctx) => {
+      const map = await buildEmbeddingMap(p.store, await this.model(p), datasetId, { projection, runId, shotIds: this.shotIds(p) }, ctx);
+      ctx.log(`${map.points.length} images mapped by ${map.projection.toUpperCase()}${map.cached ? ' (cached)' : ''} in ${map.seconds.toFixed(1)} s`);
+      return map;
+    });
+  }
+
   exportRun({ runId, format, out }: ParamsOf<'exportRun'>): ResultOf<'exportRun'> {
     const p = this.requireProject();
     return this.jobs.start('export', `Exporting run ${runId} as ${format}`, async (ctx) => {
@@ -421,6 +425,19 @@ export class LammService implements LammHandlers {
     await this.rememberProject(summary);
     this.changed('project');
     return summary;
+  }
+
+  /** The K training shots last drawn on the Dataset page. */
+  private shotIds(p: OpenProject): Set<number> {
+    const ids = new Set<number>();
+    if (p.shots && p.datasetId !== null) {
+      try {
+        for (const c of selectShots(p.store, p.datasetId, p.shots).classes) for (const id of c.imageIds) ids.add(id);
+      } catch {
+        // Edits since the draw left a class with fewer than K images: no shots to mark.
+      }
+    }
+    return ids;
   }
 
   private summary(): ProjectSummary | null {

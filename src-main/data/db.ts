@@ -193,6 +193,18 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE run_log DROP COLUMN cos;
   ALTER TABLE run_log DROP COLUMN kd;
   `,
+  /* 5: the embedding map's 2-D coordinates per model, dataset and projection (data/embedding-map.ts) */ `
+  CREATE TABLE embedding_maps (
+    model_id   INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+    dataset_id INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+    projection TEXT NOT NULL,
+    cache_key  TEXT NOT NULL,   -- sha256 of the image set, the feature cache key and the parameters
+    image_ids  BLOB NOT NULL,   -- int32 little-endian, the order of coords
+    coords     BLOB NOT NULL,   -- float32 [N, 2]
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (model_id, dataset_id, projection)
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

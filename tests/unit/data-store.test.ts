@@ -27,7 +27,7 @@ describe('project database', () => {
     expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     expect(SCHEMA_VERSION).toBe(MIGRATIONS.length);
     const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
-    expect(tables).toEqual(['classes', 'datasets', 'features', 'images', 'label_embeddings', 'leases', 'models', 'predictions', 'run_classes', 'run_log', 'run_tensors', 'runs']);
+    expect(tables).toEqual(['classes', 'datasets', 'embedding_maps', 'features', 'images', 'label_embeddings', 'leases', 'models', 'predictions', 'run_classes', 'run_log', 'run_tensors', 'runs']);
     db.close();
     const again = openDatabase(file);
     expect(again.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);

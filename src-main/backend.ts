@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { accelerateWasmMatMul, nativeGemmUnavailableReason } from './native';
 import { shareWasmIdentity } from './wasm-kernels';
+import { firstLine } from './errors';
 
 export type BackendName = 'tfjs-node-gpu' | 'tfjs-node' | 'wasm' | 'cpu';
 export const BACKEND_ORDER: readonly BackendName[] = ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'];
@@ -73,7 +74,7 @@ export function initBackend(force: string | undefined = process.env.LAMM_BACKEND
         selected = { name, tfBackend: tf.getBackend(), ...started, skipped };
         return selected;
       } catch (err) {
-        skipped.push({ name, reason: firstLine(err) });
+        skipped.push({ name, reason: shortReason(err) });
       }
     }
     throw new Error(`no TensorFlow.js backend could start: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`);
@@ -92,7 +93,6 @@ export function describeBackend(info: BackendInfo): string {
   return info.acceleratorSkipped ? `${plain}; native GEMM ${info.acceleratorSkipped}` : plain;
 }
 
-function firstLine(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err);
-  return text.split('\n')[0].slice(0, 200);
+function shortReason(err: unknown): string {
+  return firstLine(err).slice(0, 200);
 }

@@ -2,6 +2,7 @@
 // object; progress and logs go to stderr. Bad input exits non-zero with a one-line reason.
 import { parseArgs, UsageError } from './commands/args';
 import { commands } from './commands';
+import { firstLine } from './errors';
 
 function usage(): string {
   const lines = Object.entries(commands).map(([name, c]) => `  lamm ${name} ${c.usage}`);
@@ -36,8 +37,7 @@ export async function main(argv: string[]): Promise<number> {
     else printHuman(result);
     return 0;
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`lamm ${name}: ${message.split('\n')[0]}\n`);
+    process.stderr.write(`lamm ${name}: ${firstLine(err)}\n`);
     if (process.env.LAMM_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
     return err instanceof UsageError ? 2 : 1;
   }

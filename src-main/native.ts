@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { firstLine } from './errors';
 
 /** The addon's exports (native/gemm.cc). */
 export interface NativeGemm {
@@ -71,7 +72,7 @@ export function loadNativeGemm(): NativeGemm | null {
     loaded.setThreads(threads);
     addon = loaded;
   } catch (err) {
-    unavailableReason = `failed to load ${file}: ${(err instanceof Error ? err.message : String(err)).split('\n')[0]}`;
+    unavailableReason = `failed to load ${file}: ${firstLine(err)}`;
   }
   return addon;
 }
@@ -90,7 +91,7 @@ export function accelerateWasmMatMul(): NativeAccelerator | null {
     return accelerate();
   } catch (err) {
     // The plain wasm kernel still works: an accelerator problem must never cost the backend.
-    unavailableReason = `not used: ${(err instanceof Error ? err.message : String(err)).split('\n')[0]}`;
+    unavailableReason = `not used: ${firstLine(err)}`;
     return null;
   }
 }

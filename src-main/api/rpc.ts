@@ -11,6 +11,7 @@ import {
   type LammHandlers,
   type MethodName,
 } from './contract';
+import { firstLine } from '../errors';
 
 export interface RequestMessage {
   type: 'request';
@@ -47,8 +48,7 @@ export function isMethodName(name: unknown): name is MethodName {
 
 /** The first line of an error, which is what users see. */
 export function errorMessage(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err);
-  return text.split('\n')[0] || 'unknown error';
+  return firstLine(err) || 'unknown error';
 }
 
 // ---------- server side ----------
@@ -75,7 +75,7 @@ export async function dispatch(handlers: LammHandlers, msg: RequestMessage): Pro
 function describeIssue(issue: z.core.$ZodIssue | undefined): string {
   if (!issue) return 'invalid parameters';
   const where = issue.path.map((k, i) => (typeof k === 'number' ? `[${k}]` : `${i ? '.' : ''}${String(k)}`)).join('');
-  const what = issue.message.replace(/^Invalid (input|option): /, '').replace(/^Unrecognized key/, 'unrecognized key').split('\n')[0];
+  const what = firstLine(issue.message.replace(/^Invalid (input|option): /, '').replace(/^Unrecognized key/, 'unrecognized key'));
   return where ? `${where}: ${what}` : what;
 }
 

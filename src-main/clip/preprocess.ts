@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import sharp, { type Metadata } from 'sharp';
 import type { PreprocessConfig } from './config';
+import { firstLine } from '../errors';
 
 /** 8-bit RGB, row-major HWC. */
 export interface RgbImage {
@@ -119,7 +120,7 @@ export async function withDecodedImage<T>(input: string | Buffer, use: (img: Rgb
 }
 
 function decodeError(label: string, err: unknown): Error {
-  const reason = ((err as Error).message ?? String(err)).split('\n')[0].trim();
+  const reason = firstLine(err).trim();
   return new Error(`cannot decode image ${label}: ${reason}`);
 }
 

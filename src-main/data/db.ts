@@ -3,6 +3,7 @@
 // second window) read while one process writes; busy_timeout makes a writer wait its turn
 // instead of failing; foreign keys keep features, predictions and edits tied to live rows.
 import Database from 'better-sqlite3';
+import { firstLine } from '../errors';
 
 export type Db = Database.Database;
 export type Statement = Database.Statement<unknown[], unknown>;
@@ -248,7 +249,7 @@ export function openDatabase(file: string, opts: OpenOptions = {}): Db {
     return db;
   } catch (err) {
     db.close();
-    throw new Error(`cannot open project ${file}: ${(err as Error).message.split('\n')[0]}`);
+    throw new Error(`cannot open project ${file}: ${firstLine(err)}`);
   }
 }
 

@@ -14,7 +14,7 @@ import { throwIfCancelled, type JobContext } from '../jobs/context';
 import { blobToFloats, floatsToBlob } from './db';
 import { FILE_CONCURRENCY, forEachLimited } from './pool';
 import type { ModelRecord, ProjectStore } from './store';
-import { oneLine } from './thumbnails';
+import { firstLine } from '../errors';
 
 /** Bump when the way views are made changes: every cache made by older code is then recomputed. */
 const VIEW_RECIPE_VERSION = 1;
@@ -154,7 +154,7 @@ async function prepare(chunk: Pending[], model: ClipModel, ctx?: JobContext): Pr
       }, { shortEdge: preshrinkEdge(model.preprocess) }));
     } catch (err) {
       if (decoded) throw err; // our bug, not a bad file
-      out.failed.push({ imageId: p.imageId, path: p.path, reason: oneLine(err) });
+      out.failed.push({ imageId: p.imageId, path: p.path, reason: firstLine(err) });
     }
   });
   return out;

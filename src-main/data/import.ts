@@ -14,7 +14,8 @@ import { CancelledError, type JobContext } from '../jobs/context';
 import { FILE_CONCURRENCY, forEachLimited } from './pool';
 import { assignSeededSplit } from './splits';
 import type { Layout, ProjectStore, SplitName } from './store';
-import { decodeAndThumbnail, oneLine, readHeader, saveThumbnail, thumbnailFile, type ImageHeader } from './thumbnails';
+import { firstLine } from '../errors';
+import { decodeAndThumbnail, readHeader, saveThumbnail, thumbnailFile, type ImageHeader } from './thumbnails';
 
 /** Rows per transaction: small enough that a kill loses little, large enough to amortise the fsync. */
 const DEFAULT_BATCH = 64;
@@ -127,7 +128,7 @@ async function runImport(store: ProjectStore, root: string, opts: ImportOptions,
         pending.push(outcome);
       } catch (err) {
         if (err instanceof ThumbnailWriteError) throw err.cause;
-        summary.skipped.push({ path: file.rel, reason: oneLine(err) });
+        summary.skipped.push({ path: file.rel, reason: firstLine(err) });
       }
       if (pending.length >= batchSize) flush();
       ctx?.progress({ stage: 'import', done: ++done, total: scan.files.length, message: file.rel });
@@ -162,7 +163,7 @@ async function runImport(store: ProjectStore, root: string, opts: ImportOptions,
 /** Disk trouble writing our own cache is the project's problem, not the image's: it must not read as a bad file. */
 class ThumbnailWriteError extends Error {
   constructor(override readonly cause: unknown) {
-    super(oneLine(cause));
+    super(firstLine(cause));
   }
 }
 
@@ -175,7 +176,7 @@ async function examine(file: FoundFile, row: KnownRow | undefined, thumbDir: str
   try {
     buf = await fs.promises.readFile(file.abs);
   } catch (err) {
-    throw new Error(`unreadable: ${(err as NodeJS.ErrnoException).code ?? oneLine(err)}`);
+    throw new Error(`unreadable: ${(err as NodeJS.ErrnoException).code ?? firstLine(err)}`);
   }
   const sha256 = crypto.createHash('sha256').update(buf).digest('hex');
   // A thumbnail exists only for content that decoded fully once: the header is enough then.

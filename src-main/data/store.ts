@@ -6,6 +6,7 @@ import type { EpochRecord, RunKind, RunStatus } from '../api/contract';
 import { blobToFloats, floatsToBlob, openDatabase, type Db, type OpenOptions, type Statement } from './db';
 import { LOSS_TERMS } from '../lamm/loss-terms';
 import { currentOwner, ownerAlive, removeTempFiles, type ProcessOwner } from './owner';
+import { firstLine } from '../errors';
 
 export type SplitName = 'train' | 'test';
 export type Layout = 'classes' | 'splits';
@@ -410,7 +411,7 @@ export class ProjectStore {
 
   /** Marks a run failed (or cancelled) with a one-line reason; what it logged so far is kept. */
   failRun(runId: number, error: unknown, opts: { cancelled?: boolean } = {}): void {
-    const message = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+    const message = firstLine(error);
     this.endRun(runId, opts.cancelled ? 'cancelled' : 'failed', { error: message });
   }
 

@@ -10,6 +10,7 @@ import type { JobContext } from '../jobs/context';
 import { ownedTempPath } from './owner';
 import { forEachLimited, FILE_CONCURRENCY } from './pool';
 import type { ProjectStore } from './store';
+import { firstLine } from '../errors';
 
 export const THUMBNAIL_EDGE = 160;
 const THUMBNAIL_QUALITY = 80;
@@ -86,7 +87,7 @@ export async function readHeader(buf: Buffer): Promise<ImageHeader> {
 
 /** The decoder's own words, without decodeImage's "cannot decode image …:" preface. */
 function decodeReason(err: unknown): string {
-  return oneLine(err).replace(/^cannot decode image \([^)]*\): /, '');
+  return firstLine(err).replace(/^cannot decode image \([^)]*\): /, '');
 }
 
 /** Where the thumbnail of content `sha256` lives (two-level fan-out keeps folders small). */
@@ -132,7 +133,7 @@ export async function ensureThumbnails(store: ProjectStore, datasetId: number, c
           await saveThumbnail(dir, image.sha256, thumbnail);
           summary.made++;
         } catch (err) {
-          summary.failed.push({ imageId: image.id, path: image.path, reason: oneLine(err) });
+          summary.failed.push({ imageId: image.id, path: image.path, reason: firstLine(err) });
         }
       }
       ctx?.progress({ stage: 'thumbnails', done: ++done, total: images.length });
@@ -141,8 +142,4 @@ export async function ensureThumbnails(store: ProjectStore, datasetId: number, c
     release();
   }
   return summary;
-}
-
-export function oneLine(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).split('\n')[0];
 }

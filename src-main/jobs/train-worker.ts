@@ -9,6 +9,7 @@ import { ProjectStore } from '../data/store';
 import { trainRun } from '../lamm/run';
 import { CancelledError, type JobContext } from './context';
 import type { TrainJobRequest, WorkerCommand, WorkerMessage } from './training';
+import { firstLine } from '../errors';
 
 if (!parentPort) throw new Error('train-worker.ts must run as a worker thread');
 const port = parentPort;
@@ -38,7 +39,7 @@ try {
   post({ type: 'done', outcome });
 } catch (err) {
   const cancelled = err instanceof CancelledError || controller.signal.aborted;
-  post({ type: 'failed', message: (err instanceof Error ? err.message : String(err)).split('\n')[0], cancelled });
+  post({ type: 'failed', message: firstLine(err), cancelled });
 } finally {
   model?.dispose();
   store?.close();

@@ -16,6 +16,7 @@ import { ProjectStore } from '../data/store';
 import type { StepEvent } from '../lamm/trainer';
 import type { TrainOutcome, TrainRequest } from '../lamm/run';
 import { CancelledError, type JobContext, type Progress } from './context';
+import { firstLine } from '../errors';
 
 export interface TrainJobRequest extends TrainRequest {
   /** The project's SQLite file (the worker opens its own connection). */
@@ -123,7 +124,7 @@ export function startTraining(request: TrainJobRequest, onEvent: (e: TrainJobEve
     });
     worker.on('error', (err) => {
       markAbandonedRun(request.dbFile, runId, err, cancelled);
-      finish(cancelled ? new CancelledError() : new Error(`training worker crashed: ${err.message.split('\n')[0]}`));
+      finish(cancelled ? new CancelledError() : new Error(`training worker crashed: ${firstLine(err)}`));
     });
     worker.on('exit', (code) => {
       if (settled) return;

@@ -52,6 +52,12 @@ export type TrainConfigInput = z.input<typeof TRAIN_CONFIG_INPUT>;
 
 export const DEFAULT_TEMPLATE = 'a photo of a {}.';
 
+/** Throws unless `template` holds the class-name slot `{}` exactly once. */
+export function checkTemplate(template: string): void {
+  const first = template.indexOf('{}');
+  if (first < 0 || template.indexOf('{}', first + 1) >= 0) throw new Error(`template "${template}" must contain "{}" exactly once`);
+}
+
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   method: 'lamm',
   template: DEFAULT_TEMPLATE,
@@ -78,7 +84,7 @@ export function resolveTrainConfig(input: TrainConfigInput = {}): TrainConfig {
     lambdas: { ...DEFAULT_TRAIN_CONFIG.lambdas, ...stripUndefined(input.lambdas ?? {}) },
   };
   if (!isTrainMethod(c.method)) throw new Error(`method "${c.method}" is not one of ${TRAIN_METHODS.join(', ')}`);
-  if ((c.template.match(/\{\}/g) ?? []).length !== 1) throw new Error(`template "${c.template}" must contain "{}" exactly once`);
+  checkTemplate(c.template);
   positiveInteger(c.shots, 'shots');
   positiveInteger(c.epochs, 'epochs');
   positiveInteger(c.batchSize, 'batchSize');

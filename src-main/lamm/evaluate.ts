@@ -25,14 +25,21 @@ export function classProbabilities(imageFeatures: Float32Array, textFeatures: Fl
   return tf.tidy(() => tf.softmax(cosineLogits(tf.tensor2d(imageFeatures, [n, width]), tf.tensor2d(textFeatures, [c, width]), logitScale)).dataSync() as Float32Array);
 }
 
+/** Index of the largest value (the first of ties); -1 for an empty array. */
+export function argmax(values: ArrayLike<number>): number {
+  let best = values.length ? 0 : -1;
+  for (let k = 1; k < values.length; k++) if (values[k] > values[best]) best = k;
+  return best;
+}
+
 export function predict(imageFeatures: Float32Array, textFeatures: Float32Array, width: number, logitScale: number): Prediction[] {
   const c = textFeatures.length / width;
   const probs = classProbabilities(imageFeatures, textFeatures, width, logitScale);
   const out: Prediction[] = [];
   for (let i = 0; i < probs.length / c; i++) {
-    let best = 0;
-    for (let k = 1; k < c; k++) if (probs[i * c + k] > probs[i * c + best]) best = k;
-    out.push({ predicted: best, probability: probs[i * c + best] });
+    const row = probs.subarray(i * c, (i + 1) * c);
+    const best = argmax(row);
+    out.push({ predicted: best, probability: row[best] });
   }
   return out;
 }

@@ -4,6 +4,8 @@
 // token sits at one position (`labelStart`) in every prompt. The first `minLen` name tokens of
 // each class are trained, where `minLen` is the fewest tokens of any name in the task.
 
+import { checkTemplate } from './config';
+
 export interface PromptTokenizer {
   /** BPE ids without SOT/EOT. */
   encode(text: string): number[];
@@ -35,8 +37,8 @@ export function fillTemplate(template: string, name: string): string {
 
 export function setupLabelTokens(tokenizer: PromptTokenizer, promptNames: string[], template: string, maxPositions: number): LabelTokenSetup {
   if (promptNames.length === 0) throw new Error('there are no classes to train');
+  checkTemplate(template);
   const brace = template.indexOf('{}');
-  if (brace < 0 || template.indexOf('{}', brace + 1) >= 0) throw new Error(`template "${template}" must contain "{}" exactly once`);
   const prefix = tokenizer.encodeWithSpecials(template.slice(0, brace), UNCUT).slice(0, -1); // [SOT, prefix words]
   const labelStart = prefix.length;
 

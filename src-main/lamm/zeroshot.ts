@@ -7,8 +7,8 @@ import { embedTexts, type ClipModel } from '../clip';
 import { CancelledError, type JobContext } from '../jobs/context';
 import { computeFeatures, imagesWithFeatures, loadFeatures, registerClipModel, type FeatureSummary } from '../data/features';
 import type { ProjectStore, RunMetrics, SplitName } from '../data/store';
-import { DEFAULT_TEMPLATE } from './config';
-import { accuracyOf, classProbabilities, normaliseRows } from './evaluate';
+import { checkTemplate, DEFAULT_TEMPLATE } from './config';
+import { accuracyOf, argmax, classProbabilities, normaliseRows } from './evaluate';
 import { fillTemplate } from './prompts';
 
 /** The seven templates CLIP's authors picked for ImageNet ensembling (the "selected" subset). */
@@ -47,9 +47,7 @@ export interface ZeroShotResult {
 /** Normalised zero-shot classifier [C, P] (flat) for prompt names under one or more templates. */
 export async function zeroShotTextFeatures(model: ClipModel, promptNames: readonly string[], templates: readonly string[], ctx?: JobContext): Promise<Float32Array> {
   if (templates.length === 0) throw new Error('give at least one template');
-  for (const t of templates) {
-    if ((t.match(/\{\}/g) ?? []).length !== 1) throw new Error(`template "${t}" must contain "{}" exactly once`);
-  }
+  for (const t of templates) checkTemplate(t);
   const width = model.config.projectionDim;
   const C = promptNames.length;
   // Every template's prompts in one pass through the text encoder.
@@ -101,8 +99,7 @@ export async function runZeroShot(store: ProjectStore, model: ClipModel, opts: Z
     const labels: number[] = [];
     const rows = kept.map((image, i) => {
       const p = probs.subarray(i * C, (i + 1) * C);
-      let best = 0;
-      for (let k = 1; k < C; k++) if (p[k] > p[best]) best = k;
+      const best = argmax(p);
       predicted.push(best);
       labels.push(classIndex.get(image.classId)!);
       return { imageId: image.id, labelClassId: image.classId, predictedClassId: classes[best].id, score: p[best], probs: p.slice() };

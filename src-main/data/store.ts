@@ -370,17 +370,6 @@ export class ProjectStore {
     });
   }
 
-  /** Fills in what becomes known while a run goes (the backend, partial metrics, timings). */
-  updateRun(runId: number, patch: { backend?: string | null; metrics?: RunMetrics | null; timings?: Record<string, number> | null }): void {
-    const run = this.getRun(runId);
-    this.stmt('UPDATE runs SET backend = ?, metrics_json = ?, timings_json = ? WHERE id = ?').run(
-      patch.backend !== undefined ? patch.backend : run.backend,
-      jsonOrNull(patch.metrics !== undefined ? patch.metrics : run.metrics),
-      jsonOrNull(patch.timings !== undefined ? patch.timings : run.timings),
-      runId,
-    );
-  }
-
   appendRunLog(runId: number, e: EpochRecord): void {
     this.stmt(`INSERT OR REPLACE INTO run_log (run_id, epoch, lr, loss, terms_json, train_accuracy, test_accuracy, seconds)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(runId, e.epoch, e.lr, e.loss, JSON.stringify(e.terms), e.trainAccuracy, e.testAccuracy, e.seconds);

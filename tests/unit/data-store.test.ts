@@ -119,12 +119,11 @@ describe('runs', () => {
   it('records a run: config, per-epoch log, label embeddings, predictions, then its end', async () => {
     const { store, datasetId, model, classes, images } = await withDataset();
     const runId = store.createRun({
-      datasetId, modelId: model.id, kind: 'lamm', config: { shots: 1, seed: 3 }, backend: null,
+      datasetId, modelId: model.id, kind: 'lamm', config: { shots: 1, seed: 3 }, backend: 'wasm (1 thread)',
       classes: classes.map((c) => ({ classId: c.id, promptName: c.promptName })),
     });
     expect(store.getRun(runId)).toMatchObject({ id: runId, kind: 'lamm', status: 'running', config: { shots: 1, seed: 3 }, metrics: null, finishedAt: null });
     expect(store.getRunClasses(runId)).toEqual(classes.map((c) => ({ classId: c.id, promptName: c.promptName })));
-    store.updateRun(runId, { backend: 'wasm (1 thread)' });
 
     const epochs = [1, 2].map((epoch) => ({ epoch, lr: 0.002 / epoch, loss: 1 / epoch, terms: termsFromList(LOSS_TERMS.map((_, i) => 0.1 * (i + 1))), trainAccuracy: 0.5 * epoch, testAccuracy: epoch === 2 ? 0.75 : null, seconds: 1.5 }));
     for (const e of epochs) store.appendRunLog(runId, e);

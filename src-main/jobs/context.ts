@@ -1,5 +1,5 @@
 // The one way long engine work reports progress and learns it was cancelled. Engine functions
-// take a JobContext; the worker adapter (jobs/worker.ts) and the CLI supply one.
+// take a JobContext; the service (api/job-registry.ts), the training worker (jobs/train-worker.ts) and the CLI supply one.
 
 export interface Progress {
   /** Short machine-readable stage name, e.g. 'import', 'thumbnails', 'features', 'train'. */

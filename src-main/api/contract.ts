@@ -294,6 +294,8 @@ export const METHODS = {
   startTraining: takes(TRAIN_CONFIG_INPUT).returns<JobRef>(),
   listRuns: nothing.returns<RunSummary[]>(),
   getRun: takes({ runId: id }).returns<RunDetail>(),
+  /** Class-incremental merge of LAMM runs on disjoint classes into a new run (lamm/merge.ts). */
+  mergeRuns: takes({ runIds: z.array(id).min(2, 'choose at least two runs to merge') }).returns<RunSummary>(),
 
   /** `wordsOnly`: neighbours drawn from whole-word tokens only (the original's rank still counts every token). */
   getNeighbours: takes({ runId: id, k: id.optional(), wordsOnly: z.boolean().optional() }).returns<LabelTokenReport[]>(),

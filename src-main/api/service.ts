@@ -39,6 +39,7 @@ import { runZeroShot } from '../lamm/zeroshot';
 import { runTrainingJob } from '../jobs/training';
 import { loadRunClassifier } from '../lamm/classifier';
 import { runNeighbours } from '../lamm/neighbours';
+import { mergeRuns } from '../lamm/merge';
 import { exportClassifier, importExport } from '../export/export';
 import { DEMO_MODEL_DIR, generateDemoDataset, loadRecipe } from '../demo/dataset';
 import { classifyImages } from '../export/classify';
@@ -329,6 +330,13 @@ export class LammService implements LammHandlers {
     const p = this.requireProject();
     const run = p.store.getRun(runId);
     return { ...runSummary(run), log: p.store.getRunLog(runId), perClass: run.metrics?.perClass ?? {}, error: run.error };
+  }
+
+  mergeRuns({ runIds }: ParamsOf<'mergeRuns'>): ResultOf<'mergeRuns'> {
+    const p = this.requireProject();
+    const { runId } = mergeRuns(p.store, runIds);
+    this.changed('runs');
+    return runSummary(p.store.getRun(runId));
   }
 
   async getNeighbours({ runId, k, wordsOnly }: ParamsOf<'getNeighbours'>): Promise<LabelTokenReport[]> {

@@ -2,16 +2,20 @@
 // binary) opens the bundled demo project; the user draws 4 shots, runs zero-shot CLIP (plain
 // class names right, heraldic jargon wrong), trains LAMM with the default settings, reads the
 // learned tokens on Inspect, checks the gain on Compare, exports and classifies a demo image.
-// A second start as the same user reopens the same project. Screenshots: test-output/e2e/1*.png.
+// A second start as the same user reopens the same project; then `lamm train --classes` trains
+// the plain and the jargon halves and the Train page merges them. Screenshots: test-output/e2e/1*.png.
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { HAS_CHROMIUM, launchBrowser, screenshot, screenshotAt, startServe, type Served } from './harness';
-import { DEMO_MARKER_FILE, loadRecipe, promptName } from '../../src-main/demo/dataset';
+import { HAS_CHROMIUM, launchBrowser, ROOT, screenshot, screenshotAt, startServe, type Served } from './harness';
+import { DEMO_MARKER_FILE, DEMO_MODEL_DIR, loadRecipe, promptName } from '../../src-main/demo/dataset';
 import { nameKind } from '../../src-main/demo/evaluate';
 
 const JOB_TIMEOUT = 180_000;
+const run = promisify(execFile);
 const SHOTS = 4;
 const recipe = loadRecipe();
 const imageCount = (recipe.perClass.train + recipe.perClass.test) * recipe.classes.length;
@@ -187,5 +191,41 @@ describe.skipIf(!HAS_CHROMIUM)('the demo project, as `npm start` opens it', () =
     expect(served.stderr()).toMatch(new RegExp(`found ${imageCount} demo images`));
     expect(served.stderr()).toMatch(/already imported/);
     expect(served.stderr()).not.toMatch(/failed|error/i);
+  });
+
+  it('merges a LAMM run on the plain half with one on the jargon half from the run history', async () => {
+    // `lamm train --classes` trains each half into the same project, as a user adding classes later would.
+    const db = path.join(served.stateDir, 'demo', 'demo.lamm.sqlite');
+    const trainHalf = async (classes: typeof plain) => {
+      const { stdout } = await run(process.execPath, [path.join(ROOT, 'bin', 'lamm.js'), 'train', '--model', DEMO_MODEL_DIR, '--data', dataFolder, '--db', db, '--shots', String(SHOTS), '--classes', classes.map((c) => c.folder).join(','), '--json'], { cwd: ROOT, maxBuffer: 1 << 24 });
+      return JSON.parse(stdout) as { runId: number; trained: { accuracy: number } };
+    };
+    const plainRun = await timed('train-plain', () => trainHalf(plain));
+    const jargonRun = await timed('train-jargon', () => trainHalf(jargon));
+    await page.reload();
+    await nav('train');
+    await page.getByTestId('merge-why').waitFor();
+    await page.getByTestId(`merge-pick-${plainRun.runId}`).check();
+    await page.getByTestId(`merge-pick-${jargonRun.runId}`).check();
+    await page.getByTestId('merge-runs').click();
+    const mergedRow = page.getByTestId('run-history').getByText(`merge of ${plainRun.runId} + ${jargonRun.runId}`);
+    await mergedRow.waitFor({ timeout: JOB_TIMEOUT });
+    await screenshotAt(page, page.getByTestId('merge-panel'), '19-demo-merge');
+    // A merged run is a run like any other: Compare picks it (the newest), over all eight classes.
+    await nav('compare');
+    await page.getByTestId('comparison').waitFor({ timeout: JOB_TIMEOUT });
+    await expect(page.getByTestId('compare-run').inputValue()).resolves.toMatch(/^#\d+ · lamm/);
+    for (const c of recipe.classes) await page.getByTestId(`compare-class-${c.folder}`).waitFor();
+    const trained = await percent('compare-trained-accuracy');
+    const base = await percent('compare-base-accuracy');
+    // Choosing among all eight classes at once costs little against each half alone.
+    const halves = (100 * (plainRun.trained.accuracy + jargonRun.trained.accuracy)) / 2;
+    console.log(`merge: plain half ${(100 * plainRun.trained.accuracy).toFixed(1)}%, jargon half ${(100 * jargonRun.trained.accuracy).toFixed(1)}%, merged ${trained}% (zero-shot ${base}%)`);
+    expect(trained - base).toBeGreaterThanOrEqual(20);
+    expect(trained).toBeGreaterThanOrEqual(halves - 10);
+    await screenshot(page, '19b-demo-merge-compare');
+    await nav('inspect');
+    await page.getByTestId('neighbours').waitFor({ timeout: JOB_TIMEOUT });
+    for (const c of recipe.classes) await page.getByTestId(`neighbours-${c.folder}`).waitFor();
   });
 });

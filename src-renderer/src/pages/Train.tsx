@@ -1,4 +1,4 @@
-import { Accordion, Badge, Button, Card, Grid, Group, NumberInput, Select, Stack, Switch, Table, Text, TextInput, Title } from '@mantine/core';
+import { Accordion, Badge, Button, Card, Checkbox, Grid, Group, NumberInput, Select, Stack, Switch, Table, Text, TextInput, Title } from '@mantine/core';
 import { useEffect, useMemo, useState } from 'react';
 import { LOSS_TERMS, METHOD_SPECS, TRAIN_METHODS, WEIGHTED_LOSS_TERMS, type EpochRecord, type RunDetail, type RunSummary, type TrainConfig } from '../../../src-main/api/contract';
 import { PageHeader } from '../components/PageHeader';
@@ -23,6 +23,12 @@ export function TrainPage() {
   const [config, setConfig] = useState<TrainConfig | null>(null);
   const [selectedRun, setSelectedRun] = useState<number | null>(null);
   const [live, setLive] = useState<Record<number, EpochRecord[]>>({});
+  const [mergePick, setMergePick] = useState<Set<number>>(new Set());
+  const togglePick = (id: number) => setMergePick((prev) => {
+    const next = new Set(prev);
+    if (!next.delete(id)) next.add(id);
+    return next;
+  });
 
   useEffect(() => {
     if (defaults.data && !config) setConfig(defaults.data);
@@ -229,7 +235,8 @@ export function TrainPage() {
                 Run history
               </Title>
               <ErrorNote error={runs.error} />
-              <RunHistory runs={runs.data ?? []} selected={selectedRun} onSelect={setSelectedRun} />
+              <MergeRuns picked={mergePick} onMerged={(id) => (setMergePick(new Set()), setSelectedRun(id), runs.reload())} />
+              <RunHistory runs={runs.data ?? []} selected={selectedRun} onSelect={setSelectedRun} picked={mergePick} onPick={togglePick} />
               {runs.data?.length === 0 && (
                 <Text size="sm" c="dimmed">
                   No runs yet: run zero-shot for the baseline, then train.
@@ -282,12 +289,49 @@ function PerClassAccuracy({ detail, names }: { detail: RunDetail | null; names: 
   );
 }
 
-function RunHistory({ runs, selected, onSelect }: { runs: RunSummary[]; selected: number | null; onSelect(id: number): void }) {
+/** Runs that can merge: finished pure-LAMM runs (lamm/merge.ts checks the rest and says why not). */
+const mergeable = (r: RunSummary) => r.kind === 'lamm' && r.status === 'done';
+const mergedFrom = (r: RunSummary) => (r.config as { mergedFrom?: number[] }).mergedFrom;
+
+/** Class-incremental merge of the runs ticked in the history. */
+function MergeRuns({ picked, onMerged }: { picked: Set<number>; onMerged(runId: number): void }) {
+  const { api } = useApp();
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const merge = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      onMerged((await api.mergeRuns({ runIds: [...picked].sort((a, b) => a - b) })).id);
+    } catch (e) {
+      setError((e as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Stack gap={6} mb="sm" data-testid="merge-panel">
+      <Group justify="space-between" wrap="nowrap" align="flex-start">
+        <Text size="sm" c="dimmed" data-testid="merge-why">
+          Tick LAMM runs trained on different classes to merge them into one classifier: LAMM trains only each class&apos;s own label tokens,
+          so the old classes&apos; embeddings are copied unchanged, whereas CoOp trains one context shared by all its classes, which a new run would overwrite.
+        </Text>
+        <Button size="xs" variant="light" disabled={picked.size < 2} loading={busy} onClick={() => void merge()} data-testid="merge-runs" style={{ flexShrink: 0 }}>
+          Merge {picked.size >= 2 ? `${picked.size} runs` : 'runs'}
+        </Button>
+      </Group>
+      <ErrorNote error={error} title="Cannot merge" />
+    </Stack>
+  );
+}
+
+function RunHistory({ runs, selected, onSelect, picked, onPick }: { runs: RunSummary[]; selected: number | null; onSelect(id: number): void; picked: Set<number>; onPick(id: number): void }) {
   const nowrap = { whiteSpace: 'nowrap' } as const;
   return (
     <Table highlightOnHover verticalSpacing={6} data-testid="run-history">
       <Table.Thead>
         <Table.Tr>
+          <Table.Th w={32} />
           <Table.Th w={40}>#</Table.Th>
           <Table.Th style={nowrap}>Method</Table.Th>
           <Table.Th style={nowrap}>Status</Table.Th>
@@ -302,6 +346,9 @@ function RunHistory({ runs, selected, onSelect }: { runs: RunSummary[]; selected
       <Table.Tbody>
         {runs.map((r) => (
           <Table.Tr key={r.id} onClick={() => onSelect(r.id)} style={{ cursor: 'pointer' }} bg={r.id === selected ? 'var(--mantine-color-indigo-0)' : undefined}>
+            <Table.Td onClick={(e) => e.stopPropagation()}>
+              {mergeable(r) && <Checkbox size="xs" checked={picked.has(r.id)} onChange={() => onPick(r.id)} aria-label={`merge run ${r.id}`} data-testid={`merge-pick-${r.id}`} />}
+            </Table.Td>
             <Table.Td>{r.id}</Table.Td>
             <Table.Td style={nowrap}>
               <Badge variant="light" color={r.kind === 'zeroshot' ? 'gray' : 'indigo'} tt="none" style={{ minWidth: 'max-content' }}>
@@ -315,7 +362,7 @@ function RunHistory({ runs, selected, onSelect }: { runs: RunSummary[]; selected
               {r.accuracy === null ? '—' : pct(r.accuracy)}
             </Table.Td>
             <Table.Td fz="sm" style={nowrap}>
-              {r.kind === 'zeroshot' ? '—' : `${r.config.shots ?? '?'} · ${r.config.epochs ?? '?'}`}
+              {r.kind === 'zeroshot' ? '—' : mergedFrom(r) ? `merge of ${mergedFrom(r)!.join(' + ')}` : `${r.config.shots ?? '?'} · ${r.config.epochs ?? '?'}`}
             </Table.Td>
             <Table.Td fz="sm" style={nowrap}>
               {formatWhen(r.createdAt)}

@@ -68,8 +68,6 @@ export interface ClassRow {
   counts: { train: number; test: number; excluded: number; total: number };
 }
 
-export type ImageFlag = 'duplicate' | 'mislabel';
-
 export interface ImageRow {
   id: number;
   classId: number;
@@ -79,7 +77,6 @@ export interface ImageRow {
   excluded: boolean;
   /** Among the K training shots last drawn on the Dataset page (what a run with that K and seed trains on). */
   shot: boolean;
-  flags: ImageFlag[];
 }
 
 export interface ImageUpdate {

@@ -181,7 +181,6 @@ export class LammService implements LammHandlers {
       split: img.split,
       excluded: img.excluded,
       shot: shotIds.has(img.id),
-      flags: [],
     }));
   }
 

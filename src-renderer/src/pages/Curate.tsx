@@ -57,7 +57,7 @@ export function CuratePage() {
 
   const visible = useMemo(() => {
     let list = images.data ?? [];
-    const hasFlag = (img: ImageRow, f: 'duplicate' | 'mislabel') => img.flags.includes(f) || flags.get(img.id)?.has(f);
+    const hasFlag = (img: ImageRow, f: 'duplicate' | 'mislabel') => flags.get(img.id)?.has(f) === true;
     list = list.filter(
       (img) =>
         (classFilter === null || img.classId === Number(classFilter)) &&
@@ -292,7 +292,7 @@ function ThumbGrid(props: {
                         </Badge>
                         {img.shot && <Badge size="xs" color="teal">shot</Badge>}
                         {img.excluded && <Badge size="xs" color="gray">excluded</Badge>}
-                        {(img.flags.includes('duplicate') || f?.has('duplicate')) && <Badge size="xs" color="orange">dup</Badge>}
+                        {f?.has('duplicate') && <Badge size="xs" color="orange">dup</Badge>}
                         {s && (
                           <Badge size="xs" color="red">
                             → {props.classById.get(s.suggestedClassId)?.promptName ?? '?'}

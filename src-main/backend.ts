@@ -1,16 +1,19 @@
-// Picks the TensorFlow.js backend once per process: CUDA through tfjs-node-gpu, then
-// libtensorflow on the CPU through tfjs-node, then WebAssembly (SIMD), then pure JS.
-// The native packages are optional dependencies (their install downloads libtensorflow),
-// so each is tried with a dynamic import and skipped when it does not load.
+// Picks the TensorFlow.js backend once per process: CUDA through tfjs-node-gpu, then WebGPU
+// on a hardware adapter (Dawn), then libtensorflow on the CPU through tfjs-node, then
+// WebAssembly (SIMD, + the native GEMM), then pure JS. The tfjs-node packages are optional
+// dependencies (their install downloads libtensorflow), so each is tried with a dynamic
+// import and skipped when it does not load. LAMM_BACKEND=webgpu also takes a software
+// adapter (SwiftShader, lavapipe, llvmpipe): for tests on machines without a GPU.
 import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { accelerateWasmMatMul, nativeGemmUnavailableReason } from './native';
 import { shareWasmIdentity } from './wasm-kernels';
 import { firstLine } from './errors';
+import { describeAdapter, startWebGpu, type AdapterSummary } from './webgpu';
 
-export type BackendName = 'tfjs-node-gpu' | 'tfjs-node' | 'wasm' | 'cpu';
-export const BACKEND_ORDER: readonly BackendName[] = ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'];
+export type BackendName = 'tfjs-node-gpu' | 'webgpu' | 'tfjs-node' | 'wasm' | 'cpu';
+export const BACKEND_ORDER: readonly BackendName[] = ['tfjs-node-gpu', 'webgpu', 'tfjs-node', 'wasm', 'cpu'];
 
 export interface BackendInfo {
   name: BackendName;
@@ -22,6 +25,8 @@ export interface BackendInfo {
   accelerator?: string;
   /** Why wasm runs without it, e.g. "not built (npm run build:native)". */
   acceleratorSkipped?: string;
+  /** The WebGPU adapter computed on (webgpu only). */
+  adapter?: AdapterSummary;
   /** Why earlier candidates were skipped, for logs and the status bar. */
   skipped: { name: BackendName; reason: string }[];
 }
@@ -31,7 +36,7 @@ let pending: Promise<BackendInfo> | null = null;
 
 const require = createRequire(import.meta.url);
 
-async function tryBackend(name: BackendName): Promise<Pick<BackendInfo, 'threads' | 'accelerator' | 'acceleratorSkipped'>> {
+async function tryBackend(name: BackendName, forced: boolean): Promise<Pick<BackendInfo, 'threads' | 'accelerator' | 'acceleratorSkipped' | 'adapter'>> {
   switch (name) {
     case 'tfjs-node-gpu':
     case 'tfjs-node': {
@@ -40,6 +45,9 @@ async function tryBackend(name: BackendName): Promise<Pick<BackendInfo, 'threads
       if (!(await tf.setBackend('tensorflow'))) throw new Error('tensorflow backend did not initialise');
       return { threads: (await import('node:os')).cpus().length };
     }
+    case 'webgpu':
+      // Only a forced choice takes a software adapter: the automatic order would rather use wasm.
+      return { threads: 1, adapter: await startWebGpu(forced) };
     case 'wasm': {
       const wasm = await import('@tensorflow/tfjs-backend-wasm');
       const wasmDir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
@@ -69,7 +77,7 @@ export function initBackend(force: string | undefined = process.env.LAMM_BACKEND
     const skipped: BackendInfo['skipped'] = [];
     for (const name of candidates) {
       try {
-        const started = await tryBackend(name);
+        const started = await tryBackend(name, Boolean(wanted));
         await tf.ready();
         selected = { name, tfBackend: tf.getBackend(), ...started, skipped };
         return selected;
@@ -88,9 +96,22 @@ export function currentBackend(): BackendInfo | null {
 }
 
 export function describeBackend(info: BackendInfo): string {
+  if (info.adapter) return `${info.name} on ${describeAdapter(info.adapter)}`;
   if (info.accelerator) return `${info.name} + ${info.accelerator}`;
   const plain = `${info.name} (${info.threads} thread${info.threads === 1 ? '' : 's'})`;
   return info.acceleratorSkipped ? `${plain}; native GEMM ${info.acceleratorSkipped}` : plain;
+}
+
+/**
+ * The tensor's values, read asynchronously, then the tensor disposed. The engine reads results this
+ * way: a GPU backend (webgpu in Node) cannot read synchronously (dataSync throws there).
+ */
+export async function readAndDispose<T extends Float32Array | Int32Array = Float32Array>(t: tf.Tensor): Promise<T> {
+  try {
+    return (await t.data()) as T;
+  } finally {
+    t.dispose();
+  }
 }
 
 function shortReason(err: unknown): string {

@@ -274,7 +274,8 @@ export function textForwardKeeping(w: TextWeights, cfg: TextConfig, embeds: tf.T
   const offset = opts.prefix?.length ?? 0;
   // Per block: x, q, afterAttention (1 each), k and v (prefix included), preActivation (4 widths), in float32.
   const keptBytes = 4 * w.blocks.length * batch * width * (7 * len + 2 * (offset + len));
-  const inHeap = keptBytes <= (opts.keepInHeapMaxBytes ?? KEEP_IN_HEAP_MAX_BYTES);
+  // Only wasm's heap is capped (and a GPU backend cannot copy out synchronously): elsewhere activations stay tensors.
+  const inHeap = keptBytes <= (opts.keepInHeapMaxBytes ?? (tf.getBackend() === 'wasm' ? KEEP_IN_HEAP_MAX_BYTES : Infinity));
   const kept: { x: Kept; acts: Record<(typeof ACTIVATION_NAMES)[number], Kept> }[] = [];
   let pooled!: Kept;
   const features = tf.tidy(() => {

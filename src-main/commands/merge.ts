@@ -31,7 +31,7 @@ export const merge: Command = {
     if (!existsSync(dbFile)) throw new Error(`no project file at ${dbFile}`);
     const store = ProjectStore.open(dbFile);
     try {
-      const out = mergeRuns(store, runIds);
+      const out = await mergeRuns(store, runIds);
       process.stderr.write(`merged runs ${runIds.join(', ')} into run ${out.runId} in ${store.file}: ${Object.keys(out.perClass).length} classes\n`);
       return { runId: out.runId, classes: store.getRunClasses(out.runId).length, accuracy: out.accuracy, perClass: out.perClass };
     } finally {

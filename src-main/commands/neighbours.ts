@@ -25,7 +25,7 @@ export const neighbours: Command = {
       await startBackend();
       const model = await loadClip(modelDir);
       try {
-        return { runId, classes: runNeighbours(store, model, runId, { k, wordsOnly }) };
+        return { runId, classes: await runNeighbours(store, model, runId, { k, wordsOnly }) };
       } finally {
         model.dispose();
       }

@@ -3,6 +3,7 @@
 // survive re-imports; and questions answered from CLIP features: text search, near-duplicate
 // pairs (plus exact duplicates by hash). Label issues live in label-issues.ts.
 import * as tf from '@tensorflow/tfjs';
+import { readAndDispose } from '../backend';
 import type { DuplicateGroup, SearchHit } from '../api/contract';
 import { embedTexts, normalizeRow, type ClipModel } from '../clip';
 import type { JobContext } from '../jobs/context';
@@ -112,7 +113,7 @@ export interface DuplicatePair {
  * first; exact duplicates always included. Blocked matrix products keep memory at
  * SIMILARITY_BLOCK × N. The TensorFlow.js backend must be initialised (loading a model does it).
  */
-export function nearDuplicatePairs(store: ProjectStore, modelId: number, imageIds: readonly number[], threshold = DEFAULT_DUPLICATE_THRESHOLD): DuplicatePair[] {
+export async function nearDuplicatePairs(store: ProjectStore, modelId: number, imageIds: readonly number[], threshold = DEFAULT_DUPLICATE_THRESHOLD): Promise<DuplicatePair[]> {
   const ids = [...imageIds];
   const n = ids.length;
   const pairs = new Map<string, DuplicatePair>();
@@ -124,7 +125,7 @@ export function nearDuplicatePairs(store: ProjectStore, modelId: number, imageId
     try {
       for (let start = 0; start < n - 1; start += SIMILARITY_BLOCK) {
         const rows = Math.min(SIMILARITY_BLOCK, n - start);
-        const sims = tf.tidy(() => tf.matMul(tf.tensor2d(features.subarray(start * width, (start + rows) * width), [rows, width]), allT)).dataSync();
+        const sims = await readAndDispose(tf.tidy(() => tf.matMul(tf.tensor2d(features.subarray(start * width, (start + rows) * width), [rows, width]), allT)));
         for (let r = 0; r < rows; r++) {
           const i = start + r;
           for (let j = i + 1; j < n; j++) {

@@ -47,7 +47,7 @@ export async function demoZeroShot(model: ClipModel, recipe: DemoRecipe, templat
     }
   }
   await flush();
-  const predictions = predict(normaliseRows(flatten(features), width), text, width, model.logitScale);
+  const predictions = await predict(normaliseRows(flatten(features), width), text, width, model.logitScale);
   const { accuracy, perClass } = accuracyOf(predictions.map((p) => p.predicted), labels);
   const byClass = Object.fromEntries(recipe.classes.map((c, i) => [c.folder, perClass.get(i) ?? 0]));
   const kindMean = (kind: NameKind) => {

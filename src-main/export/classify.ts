@@ -32,7 +32,7 @@ export async function classifyImages(c: Classifier, model: ClipModel, images: st
   const features = (await embedImages(model, images, opts.ctx)).map(normalizeRow);
   const flat = new Float32Array(features.length * c.projectionDim);
   features.forEach((f, i) => flat.set(f, i * c.projectionDim));
-  const probs = classProbabilities(flat, c.textFeatures, c.projectionDim, c.logitScale);
+  const probs = await classProbabilities(flat, c.textFeatures, c.projectionDim, c.logitScale);
   const classes = c.classes.length;
   const top = Math.min(opts.top ?? classes, classes);
   return images.map((image, i) => {

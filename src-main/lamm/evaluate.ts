@@ -1,6 +1,7 @@
 // Classification with a linear head of normalised text features, and its accuracy: shared by
 // the trained run, the zero-shot baseline, a merged class-incremental classifier and an export.
 import * as tf from '@tensorflow/tfjs';
+import { readAndDispose } from '../backend';
 import { normalizeRow } from '../clip';
 import { cosineLogits } from './loss';
 
@@ -17,12 +18,15 @@ export interface Accuracy {
   perClass: Map<number, number>;
 }
 
-/** Softmax probabilities [N, C] for normalised image features [N, P] (flat) against normalised text features [C, P] (flat). */
-export function classProbabilities(imageFeatures: Float32Array, textFeatures: Float32Array, width: number, logitScale: number): Float32Array {
+/**
+ * Softmax probabilities [N, C] for normalised image features [N, P] (flat) against normalised text features [C, P] (flat).
+ * Async: a GPU backend (webgpu) can only read its results back with await.
+ */
+export async function classProbabilities(imageFeatures: Float32Array, textFeatures: Float32Array, width: number, logitScale: number): Promise<Float32Array> {
   const n = imageFeatures.length / width;
   const c = textFeatures.length / width;
   if (n === 0) return new Float32Array(0);
-  return tf.tidy(() => tf.softmax(cosineLogits(tf.tensor2d(imageFeatures, [n, width]), tf.tensor2d(textFeatures, [c, width]), logitScale)).dataSync() as Float32Array);
+  return readAndDispose(tf.tidy(() => tf.softmax(cosineLogits(tf.tensor2d(imageFeatures, [n, width]), tf.tensor2d(textFeatures, [c, width]), logitScale))));
 }
 
 /** Index of the largest value (the first of ties); -1 for an empty array. */
@@ -32,9 +36,9 @@ export function argmax(values: ArrayLike<number>): number {
   return best;
 }
 
-export function predict(imageFeatures: Float32Array, textFeatures: Float32Array, width: number, logitScale: number): Prediction[] {
+export async function predict(imageFeatures: Float32Array, textFeatures: Float32Array, width: number, logitScale: number): Promise<Prediction[]> {
   const c = textFeatures.length / width;
-  const probs = classProbabilities(imageFeatures, textFeatures, width, logitScale);
+  const probs = await classProbabilities(imageFeatures, textFeatures, width, logitScale);
   const out: Prediction[] = [];
   for (let i = 0; i < probs.length / c; i++) {
     const row = probs.subarray(i * c, (i + 1) * c);

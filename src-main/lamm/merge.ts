@@ -15,7 +15,7 @@ export interface MergeOutcome {
   perClass: Record<string, number>;
 }
 
-export function mergeRuns(store: ProjectStore, runIds: number[]): MergeOutcome {
+export async function mergeRuns(store: ProjectStore, runIds: number[]): Promise<MergeOutcome> {
   if (runIds.length < 2) throw new Error('give at least two runs to merge');
   const parts = runIds.map((id) => loadRunClassifier(store, id));
   const runs = runIds.map((id) => store.getRun(id));
@@ -52,7 +52,7 @@ export function mergeRuns(store: ProjectStore, runIds: number[]): MergeOutcome {
   const test = datasetId === null ? [] : store.listImages(datasetId, { split: 'test' }).filter((img) => classIndex.has(img.classId));
   const testIds = test.map((img) => img.id);
   const features = loadFeatures(store, runs[0].modelId!, testIds, 0, { normalize: true });
-  const predictions = predict(features, textFeatures, first.projectionDim, first.logitScale);
+  const predictions = await predict(features, textFeatures, first.projectionDim, first.logitScale);
   const acc = accuracyOf(predictions.map((p) => p.predicted), test.map((img) => classIndex.get(img.classId)!));
   const folders = parts.flatMap((p) => p.classes.map((c) => c.folder));
   const perClass = Object.fromEntries([...acc.perClass].map(([k, a]) => [folders[k], a]));

@@ -2,6 +2,7 @@
 // frozen token-embedding table (special tokens left out), the rank its original token has
 // fallen to, and how far it moved (‖E − E0‖).
 import * as tf from '@tensorflow/tfjs';
+import { readAndDispose } from '../backend';
 import type { LabelTokenReport } from '../api/contract';
 import type { ClipModel } from '../clip/types';
 import { END_OF_WORD, bytesToUnicode, type ClipTokenizer } from '../clip/tokenizer';
@@ -63,7 +64,7 @@ export function isWordToken(tokenizer: ClipTokenizer, id: number): boolean {
  * rows, so the drift is measured against the table itself). Neighbours are drawn from the
  * tokens `include` accepts (default all); the original's rank counts every token.
  */
-export function tokenNeighbours(model: ClipModel, vectors: Float32Array, originalIds: number[], k: number, include?: (id: number) => boolean): TokenReport[] {
+export async function tokenNeighbours(model: ClipModel, vectors: Float32Array, originalIds: number[], k: number, include?: (id: number) => boolean): Promise<TokenReport[]> {
   const [vocab, width] = model.tokenEmbedding.shape;
   const queries = originalIds.length;
   if (vectors.length !== queries * width) throw new Error(`expected ${queries}×${width} values, got ${vectors.length}`);
@@ -78,9 +79,8 @@ export function tokenNeighbours(model: ClipModel, vectors: Float32Array, origina
     const unitQ = tf.div(q, tf.sqrt(tf.sum(tf.square(q), 1, true)));
     return [tf.matMul(unitTable, unitQ.transpose()), tf.gather(table, tf.tensor1d(originalIds, 'int32'))];
   });
-  const cosines = cosineTensor.dataSync() as Float32Array;
-  const originals = originalTensor.dataSync() as Float32Array;
-  tf.dispose([cosineTensor, originalTensor]);
+  const cosines = await readAndDispose(cosineTensor);
+  const originals = await readAndDispose(originalTensor);
   // Per vocabulary entry, once for all queries: 0 never listed, 1 counts for the rank only, 2 a candidate neighbour.
   const role = new Uint8Array(vocab);
   for (let v = 0; v < vocab; v++) role[v] = special.has(v) ? 0 : include && !include(v) ? 1 : 2;
@@ -115,7 +115,7 @@ export function tokenNeighbours(model: ClipModel, vectors: Float32Array, origina
 }
 
 /** The Inspect view of a finished run (and `lamm neighbours`): every learned label token of every class (DESIGN §4). */
-export function runNeighbours(store: ProjectStore, model: ClipModel, runId: number, opts: NeighbourOptions = {}): LabelTokenReport[] {
+export async function runNeighbours(store: ProjectStore, model: ClipModel, runId: number, opts: NeighbourOptions = {}): Promise<LabelTokenReport[]> {
   const c = loadRunClassifier(store, runId);
   if (c.baseModel.sha256 && c.baseModel.sha256 !== model.weightsSha256) {
     throw new Error(`run ${runId} was trained on other weights (${c.baseModel.name}) than ${model.folder}`);
@@ -127,7 +127,7 @@ export function runNeighbours(store: ProjectStore, model: ClipModel, runId: numb
     return ids;
   });
   const words = opts.wordsOnly ? Uint8Array.from({ length: model.tokenizer.vocabSize }, (_, id) => Number(isWordToken(model.tokenizer, id))) : null;
-  const reports = tokenNeighbours(model, c.labelEmbeddings, originalIds, opts.k ?? DEFAULT_NEIGHBOURS, words ? (id) => words[id] === 1 : undefined);
+  const reports = await tokenNeighbours(model, c.labelEmbeddings, originalIds, opts.k ?? DEFAULT_NEIGHBOURS, words ? (id) => words[id] === 1 : undefined);
   const starts = c.tokensPerClass.map((_, i) => c.tokensPerClass.slice(0, i).reduce((a, b) => a + b, 0));
   return c.classes.map((cls, i) => ({
     classId: c.classIds[i],

@@ -132,10 +132,10 @@ export async function trainRun(store: ProjectStore, model: ClipModel, request: T
     const evaluateStarted = performance.now();
     const width = model.config.projectionDim;
     const testLabels = test.map((img) => classIndex.get(img.classId)!);
-    const trainedPredictions = predict(testMatrix, trained.textFeatures, width, model.logitScale);
+    const trainedPredictions = await predict(testMatrix, trained.textFeatures, width, model.logitScale);
     // The baseline through the zero-shot module's own path (tokenised prompts, no splicing): the same classifier as t0.
     const zeroShotText = await zeroShotTextFeatures(model, setup.promptNames, [config.template], hooks.ctx);
-    const zeroShotPredictions = predict(testMatrix, zeroShotText, width, model.logitScale);
+    const zeroShotPredictions = await predict(testMatrix, zeroShotText, width, model.logitScale);
     const trainedReport = report(trainedPredictions, testLabels, classes);
     const zeroShotReport = report(zeroShotPredictions, testLabels, classes);
     const evaluateSeconds = (performance.now() - evaluateStarted) / 1000;

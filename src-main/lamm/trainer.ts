@@ -4,6 +4,7 @@
 // In CoOp+LAMM the anchor t0 follows the learned context (see anchorFollowsContext).
 // It knows nothing of the project store: features arrive through `TrainingData`.
 import * as tf from '@tensorflow/tfjs';
+import { readAndDispose } from '../backend';
 import { mulberry32 } from '../clip/random';
 import type { ClipModel } from '../clip/types';
 import { throwIfCancelled, type JobContext } from '../jobs/context';
@@ -182,9 +183,9 @@ export async function trainPrompts(model: ClipModel, setup: LabelTokenSetup, con
           encoder, labels: labelVar, context: contextVar, anchor, zeroShot, imageFeatures: features, oneHotLabels: y, weights, logitScale: model.logitScale,
         }, tokensPerPass);
         sgd.step(params, grads, lr);
-        const termValues = termTensor.dataSync();
-        const predicted = predictedTensor.dataSync();
-        tf.dispose([termTensor, predictedTensor, ...Object.values(grads), features, y]);
+        tf.dispose([...Object.values(grads), features, y]);
+        const termValues = await readAndDispose(termTensor);
+        const predicted = await readAndDispose(predictedTensor);
 
         termValues.forEach((v, i) => (sums[i] += v));
         const loss = termValues[0];
@@ -208,12 +209,13 @@ export async function trainPrompts(model: ClipModel, setup: LabelTokenSetup, con
       hooks.onEpoch?.(summary);
     }
     const finalFeatures = tf.tidy(() => l2Normalize(encoder.encode(labelVar ?? undefined, contextVar ?? undefined)));
+    const copy = async (t: tf.Tensor) => ((await t.data()) as Float32Array).slice();
     const result: TrainedPrompts = {
-      labelEmbeddings: (labelVar ?? encoder.initialLabels).dataSync().slice() as Float32Array,
-      initialLabelEmbeddings: encoder.initialLabels.dataSync().slice() as Float32Array,
-      context: contextVar ? (contextVar.dataSync().slice() as Float32Array) : null,
-      textFeatures: finalFeatures.dataSync().slice() as Float32Array,
-      zeroShotFeatures: zeroShot.dataSync().slice() as Float32Array,
+      labelEmbeddings: await copy(labelVar ?? encoder.initialLabels),
+      initialLabelEmbeddings: await copy(encoder.initialLabels),
+      context: contextVar ? await copy(contextVar) : null,
+      textFeatures: await copy(finalFeatures),
+      zeroShotFeatures: await copy(zeroShot),
       history,
       secondsPerStep: stepCount ? stepSeconds / stepCount : 0,
     };

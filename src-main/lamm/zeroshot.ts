@@ -91,7 +91,7 @@ export async function runZeroShot(store: ProjectStore, model: ClipModel, opts: Z
     const kept = images.filter((i) => evaluated.has(i.id));
     if (kept.length === 0) throw new Error('none of the images could be decoded');
     const imageFeatures = loadFeatures(store, features.modelId, kept.map((i) => i.id), 0, { normalize: true });
-    const probs = classProbabilities(imageFeatures, text, width, model.logitScale);
+    const probs = await classProbabilities(imageFeatures, text, width, model.logitScale);
 
     const classIndex = new Map(classes.map((c, k) => [c.id, k]));
     const C = classes.length;

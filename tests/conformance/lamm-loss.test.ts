@@ -11,27 +11,7 @@ import { lammLoss, oneHot } from '../../src-main/lamm/loss';
 import { setupLabelTokens } from '../../src-main/lamm/prompts';
 import { lossAndGradients } from '../../src-main/lamm/step';
 import { PromptEncoder } from '../../src-main/lamm/text';
-import { GOLDEN_MODEL_DIR, HAS_GOLDEN, loadGolden } from '../helpers/golden';
-
-const RELATIVE = 1e-4;
-
-/**
- * Every element within 1e-4 of its own size (floored at a tenth of the tensor's largest
- * element: float32 summation order alone moves elements near zero by ~1e-6 of the largest, on
- * every backend and kernel), and the worst error within 1e-5 of the largest element.
- */
-function expectRelativeClose(actual: ArrayLike<number>, expected: number[], what: string): void {
-  expect(actual.length, what).toBe(expected.length);
-  const scale = Math.max(...expected.map(Math.abs));
-  let worst = 0;
-  for (let i = 0; i < expected.length; i++) {
-    const error = Math.abs(actual[i] - expected[i]);
-    worst = Math.max(worst, error);
-    const tolerance = RELATIVE * Math.max(Math.abs(expected[i]), scale * 1e-1);
-    expect(error, `${what}[${i}]: ${actual[i]} vs ${expected[i]}`).toBeLessThanOrEqual(tolerance);
-  }
-  expect(worst / scale, `${what}: worst error relative to the largest element`).toBeLessThanOrEqual(RELATIVE / 10);
-}
+import { GOLDEN_MODEL_DIR, HAS_GOLDEN, RELATIVE, expectRelativeClose, loadGolden } from '../helpers/golden';
 
 describe.skipIf(!HAS_GOLDEN)('LAMM loss conformance (golden)', () => {
   let model: ClipModel;

@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const GOLDEN_DIR = process.env.LAMM_GOLDEN_DIR ?? path.resolve(REPO_ROOT, '../shared/golden');
@@ -45,4 +46,25 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
+}
+
+/** The loss conformance's tolerance: 1e-4 relative. */
+export const RELATIVE = 1e-4;
+
+/**
+ * Every element within 1e-4 of its own size (floored at a tenth of the tensor's largest
+ * element: float32 summation order alone moves elements near zero by ~1e-6 of the largest, on
+ * every backend and kernel), and the worst error within 1e-5 of the largest element.
+ */
+export function expectRelativeClose(actual: ArrayLike<number>, expected: number[], what: string): void {
+  expect(actual.length, what).toBe(expected.length);
+  const scale = Math.max(...expected.map(Math.abs));
+  let worst = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const error = Math.abs(actual[i] - expected[i]);
+    worst = Math.max(worst, error);
+    const tolerance = RELATIVE * Math.max(Math.abs(expected[i]), scale * 1e-1);
+    expect(error, `${what}[${i}]: ${actual[i]} vs ${expected[i]}`).toBeLessThanOrEqual(tolerance);
+  }
+  expect(worst / scale, `${what}: worst error relative to the largest element`).toBeLessThanOrEqual(RELATIVE / 10);
 }

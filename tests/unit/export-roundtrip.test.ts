@@ -79,7 +79,7 @@ describe('export, import, classify', () => {
     const folders = FIXTURE_CLASSES.map((x) => x.folder).sort();
     const a = await trainRun(store, model, { classes: folders.slice(0, 2), config: QUICK });
     const b = await trainRun(store, model, { classes: folders.slice(2), config: QUICK });
-    const merged = loadRunClassifier(store, mergeRuns(store, [a.runId, b.runId]).runId);
+    const merged = loadRunClassifier(store, (await mergeRuns(store, [a.runId, b.runId])).runId);
     const back = importExport(exportClassifier(merged, 'safetensors', path.join(dir, 'merged'))[0]);
     expect(back.tokensPerClass).toEqual(merged.tokensPerClass);
     expect(back.labelEmbeddings).toEqual(merged.labelEmbeddings);

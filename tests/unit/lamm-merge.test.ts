@@ -86,7 +86,7 @@ describe('lamm merge', () => {
     const model = await loadClip(modelDir);
     const store2 = ProjectStore.open(db, { readonly: true });
     try {
-      const report = runNeighbours(store2, model, out.runId, { k: 3 });
+      const report = await runNeighbours(store2, model, out.runId, { k: 3 });
       expect(report.map((r) => r.folder)).toEqual([first, second, third, fourth]);
       for (const r of report) expect(r.tokens.length).toBeGreaterThan(0);
     } finally {

@@ -41,7 +41,7 @@ describe('word tokens', () => {
     expect(shown.every((s) => s.length > 0 && !s.includes('\uFFFD'))).toBe(true);
   });
 
-  it('filter the neighbours but not the rank of the original token', () => {
+  it('filter the neighbours but not the rank of the original token', async () => {
     const before = tf.memory().numTensors;
     const ids = model.tokenizer.encode('azure roundel');
     // A vector between two tokens, so neither is its own nearest and the rank is above 1.
@@ -50,8 +50,8 @@ describe('word tokens', () => {
       return tf.add(table.mul(0.4), table.reverse(0).mul(0.6)).dataSync() as Float32Array;
     });
     const words = (i: number) => isWordToken(model.tokenizer, i);
-    const all = tokenNeighbours(model, rows, ids, 12);
-    const onlyWords = tokenNeighbours(model, rows, ids, 12, words);
+    const all = await tokenNeighbours(model, rows, ids, 12);
+    const onlyWords = await tokenNeighbours(model, rows, ids, 12, words);
     for (let q = 0; q < ids.length; q++) {
       expect(onlyWords[q].originalRank).toBe(all[q].originalRank);
       expect(onlyWords[q].drift).toBe(all[q].drift);

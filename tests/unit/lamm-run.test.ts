@@ -89,7 +89,7 @@ describe('training runs', () => {
     const oldAfter = loadRunClassifier(store, old.runId);
     expect(oldAfter.labelEmbeddings).toEqual(before.labelEmbeddings);
 
-    const merged = mergeRuns(store, [old.runId, added.runId]);
+    const merged = await mergeRuns(store, [old.runId, added.runId]);
     const m = loadRunClassifier(store, merged.runId);
     const newPart = loadRunClassifier(store, added.runId);
     expect(m.classes.map((c) => c.folder)).toEqual([first, second, third, fourth]);
@@ -98,13 +98,13 @@ describe('training runs', () => {
     expect(m.textFeatures.subarray(0, before.textFeatures.length)).toEqual(before.textFeatures);
     expect(Object.keys(merged.perClass).sort()).toEqual([first, second, third, fourth].sort());
     expect(store.getPredictions(merged.runId)).toHaveLength(store.listImages(store.getRun(old.runId).datasetId!, { split: 'test' }).length);
-    expect(() => mergeRuns(store, [old.runId, merged.runId])).toThrow(/more than one run/);
+    await expect(mergeRuns(store, [old.runId, merged.runId])).rejects.toThrow(/more than one run/);
   });
 
-  it('reports token neighbours: an untrained token is its own nearest, specials never appear', () => {
+  it('reports token neighbours: an untrained token is its own nearest, specials never appear', async () => {
     const ids = model.tokenizer.encode('red');
     const rows = tf.tidy(() => tf.gather(model.tokenEmbedding, tf.tensor1d([...ids, model.tokenizer.eot], 'int32')).dataSync() as Float32Array);
-    const [same, eotRow] = tokenNeighbours(model, rows, [...ids, ids[0]], 4).slice(ids.length - 1);
+    const [same, eotRow] = (await tokenNeighbours(model, rows, [...ids, ids[0]], 4)).slice(ids.length - 1);
     expect(same.originalRank).toBe(1);
     expect(same.drift).toBe(0);
     expect(same.neighbours[0]).toMatchObject({ id: ids[ids.length - 1] });
@@ -113,7 +113,7 @@ describe('training runs', () => {
     expect(eotRow.drift).toBeGreaterThan(0);
 
     const runId = store.listRuns().find((r) => r.kind === 'lamm' && r.status === 'done')!.id;
-    const report = runNeighbours(store, model, runId, { k: 3 });
+    const report = await runNeighbours(store, model, runId, { k: 3 });
     expect(report).toHaveLength(c0Count(store, runId));
     const c = loadRunClassifier(store, runId);
     expect(report[0].tokens).toHaveLength(c.minLen);

@@ -5,8 +5,9 @@ import { importFolder, type ImportSummary } from '../data/import';
 import type { ProjectStore } from '../data/store';
 import type { JobContext } from '../jobs/context';
 
-export async function startBackend(): Promise<BackendInfo> {
-  const backend = await initBackend();
+/** `force` (a --backend flag) wins over LAMM_BACKEND, which wins over the automatic order. */
+export async function startBackend(force?: string): Promise<BackendInfo> {
+  const backend = await initBackend(force ?? process.env.LAMM_BACKEND);
   process.stderr.write(`backend: ${describeBackend(backend)}\n`);
   return backend;
 }

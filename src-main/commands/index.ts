@@ -12,6 +12,7 @@ import { exportRun } from './export';
 import { classify } from './classify';
 import { labelIssues } from './label-issues';
 import { merge } from './merge';
+import { doctor } from './doctor';
 
 export const commands: Record<string, Command> = {
   tokenize,
@@ -27,4 +28,5 @@ export const commands: Record<string, Command> = {
   'label-issues': labelIssues,
   merge,
   bench,
+  doctor,
 };

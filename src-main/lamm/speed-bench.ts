@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../backend';
+import { describeBackend, initBackend } from '../backend';
 import { mulberry32, normalSampler } from '../clip/random';
 import { loadClip } from '../clip/model';
 import { VIT_B16_SPEC, writeSyntheticClip, type SyntheticClipSpec } from '../clip/synthetic';
@@ -28,6 +28,8 @@ export interface TrainBenchResult {
   stepsPerEpoch: number;
   epochSeconds: number;
   backend: string;
+  /** The backend as the CLI names it, adapter included (webgpu). */
+  backendLine: string;
   threads: number;
   peakRssMB: number;
 }
@@ -119,6 +121,7 @@ export async function benchTrain(opts: TrainBenchOptions): Promise<TrainBenchRes
       stepsPerEpoch: steps,
       epochSeconds: stepSeconds * steps,
       backend: backend.name,
+      backendLine: describeBackend(backend),
       threads: backend.threads,
       peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
     };

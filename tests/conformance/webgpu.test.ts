@@ -13,6 +13,7 @@ import { setupLabelTokens } from '../../src-main/lamm/prompts';
 import { lossAndGradients } from '../../src-main/lamm/step';
 import { PromptEncoder } from '../../src-main/lamm/text';
 import { GOLDEN_IMAGES_DIR, GOLDEN_MODEL_DIR, HAS_GOLDEN, RELATIVE, REPO_ROOT, expectRelativeClose, loadGolden, maxAbsDiff } from '../helpers/golden';
+import { maxKernelRank } from '../../src-main/webgpu';
 import { startWebGpuForTests } from '../helpers/webgpu';
 
 const TOLERANCE = 1e-4;
@@ -113,6 +114,11 @@ describe.skipIf(!backend)('golden conformance on webgpu', () => {
     const textDiff = Math.max(...gold.text.map((c, i) => maxAbsDiff(text[i], c.embedding)));
     console.log(`[webgpu] max |diff| vs golden: text ${textDiff.toExponential(2)}`);
     expect(textDiff).toBeLessThan(TOLERANCE);
+  });
+
+  it('the engine (forward, backward, chunked step) runs no kernel on a tensor above rank 4', () => {
+    expect(maxKernelRank()).toBeGreaterThanOrEqual(3);
+    expect(maxKernelRank()).toBeLessThanOrEqual(4);
   });
 
   it('`lamm embed-text` and `embed-image` with LAMM_BACKEND=webgpu match the reference and report the adapter', async () => {

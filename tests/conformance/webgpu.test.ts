@@ -37,7 +37,7 @@ async function goldenStep(model: ClipModel) {
   const loss = (text: tf.Tensor2D, e: tf.Tensor3D | null) => lammLoss({ textFeatures: text, zeroShotFeatures: t0, imageFeatures: f, oneHotLabels: y, labelEmbeddings: e, initialLabelEmbeddings: encoder.initialLabels, logitScale: model.logitScale }, g.lambda);
   const terms = tf.tidy(() => {
     const r = loss(encoder.encode(E), E);
-    return tf.stack([r.total, r.ce, r.wc, r.cos, r.kd]);
+    return tf.stack([r.total, r.terms.ce, r.terms.wc, r.terms.cos, r.terms.kd]);
   });
   const single = tf.tidy(() => tf.grad((e: tf.Tensor) => loss(encoder.encode(e as tf.Tensor3D), e as tf.Tensor3D).total)(E));
   // The trainer's chunked step (one class per chunk), as a training run computes it.

@@ -17,7 +17,9 @@ re-implements attention on the same weights, so the check also compares two impl
 Prints one JSON object on stdout, progress on stderr. Meant for Debian's python3-torch with
 OpenBLAS; bench/peer sets up the environment (threads, OpenBLAS kernel) and runs it.
 Usage: /usr/bin/python3 bench/peer_torch.py [--classes C] [--shots K] [--steps N] [--layers L]
-       [--only both|official|cached] [--seed S]
+       [--only both|official|cached] [--seed S] [--device cpu|cuda]
+--device cuda (bench/device, on a GPU machine) builds every tensor there (torch.set_default_device)
+and waits for the GPU before each step's clock stops.
 """
 import argparse
 import ctypes
@@ -49,6 +51,7 @@ VIEWS, EPOCHS = 8, 50  # cached views per image and epochs: only for the amortis
 THREADS = 2
 VERIFY_MAX_CLASSES = 100  # a 77-token backward over 1,000 classes needs ~40 GB: check on a prefix
 VERIFY_TOLERANCE = 1e-4
+DEVICE = "cpu"  # --device
 
 
 def log(message):
@@ -267,14 +270,23 @@ def augmented_images(sources, indices, generator):
 
 # ---- measuring ----
 
+def sync():
+    """Waits for queued GPU work (CUDA runs asynchronously); nothing to wait for on the CPU."""
+    if DEVICE.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
 def time_steps(step, prepare, steps):
     """Warm up one step, then time `steps`; inputs are prepared outside the timed region."""
     step(*prepare())
+    sync()
     seconds = []
     for _ in range(steps):
         inputs = prepare()
+        sync()
         start = time.perf_counter()
         step(*inputs)
+        sync()
         seconds.append(time.perf_counter() - start)
     return seconds
 
@@ -332,13 +344,18 @@ def main():
     parser.add_argument("--layers", type=int, default=DEFAULT_LAYERS, help="debug: fewer layers in both towers")
     parser.add_argument("--only", choices=["both", "official", "cached"], default="both")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cpu", help="cpu, or cuda on a GPU machine (bench/device)")
     args = parser.parse_args()
     if args.classes < 2 or args.shots < 1 or args.steps < 1 or args.layers < 1:
         parser.error("--classes must be at least 2, --shots, --steps and --layers at least 1")
 
+    global DEVICE
+    DEVICE = args.device
     torch.set_num_threads(THREADS)
+    if DEVICE != "cpu":
+        torch.set_default_device(DEVICE)
     torch.manual_seed(args.seed)
-    generator = torch.Generator().manual_seed(args.seed)
+    generator = torch.Generator(device=args.device).manual_seed(args.seed)
     text, vision = TextTower(args.layers), VisionTower(args.layers)
     for p in [*text.parameters(), *vision.parameters()]:
         p.requires_grad_(False)
@@ -347,7 +364,8 @@ def main():
     batches = Batches(args.classes, args.shots, generator)
     result = {"classes": args.classes, "shots": args.shots, "batch": BATCH, "layers": args.layers,
               "stepsPerEpoch": steps_per_epoch, "timedSteps": args.steps, "torch": torch.__version__,
-              "threads": torch.get_num_threads(), "blas": blas_info()}
+              "threads": torch.get_num_threads(), "blas": blas_info(), "device": args.device,
+              "gpu": torch.cuda.get_device_name() if args.device.startswith("cuda") else None}
     log(f"torch {torch.__version__}, {result['threads']} threads, BLAS {result['blas']}")
 
     if args.only in ("both", "cached"):

@@ -67,7 +67,8 @@ export interface TrainBenchOptions {
 
 export async function benchTrain(opts: TrainBenchOptions): Promise<TrainBenchResult> {
   const backend = await initBackend();
-  const realVocab = [opts.modelDir, path.resolve(import.meta.dirname, '../../../shared/golden/tiny-random-clip')].find((d) => d && fs.existsSync(path.join(d, 'vocab.json')));
+  // LAMM_BENCH_VOCAB: a folder with CLIP's vocab.json/merges.txt where ../shared is not beside the code (bench/device).
+  const realVocab = [opts.modelDir, process.env.LAMM_BENCH_VOCAB, path.resolve(import.meta.dirname, '../../../shared/golden/tiny-random-clip')].find((d) => d && fs.existsSync(path.join(d, 'vocab.json')));
   const modelDir = opts.modelDir ?? benchModelFolder(opts.spec ?? VIT_B16_SPEC, realVocab);
   const model = await loadClip(modelDir);
   try {

@@ -331,9 +331,9 @@ export class LammService implements LammHandlers {
     return { ...runSummary(run), log: p.store.getRunLog(runId), perClass: run.metrics?.perClass ?? {}, error: run.error };
   }
 
-  mergeRuns({ runIds }: ParamsOf<'mergeRuns'>): ResultOf<'mergeRuns'> {
+  async mergeRuns({ runIds }: ParamsOf<'mergeRuns'>): Promise<ResultOf<'mergeRuns'>> {
     const p = this.requireProject();
-    const { runId } = mergeRuns(p.store, runIds);
+    const { runId } = await mergeRuns(p.store, runIds);
     this.changed('runs');
     return runSummary(p.store.getRun(runId));
   }

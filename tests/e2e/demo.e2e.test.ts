@@ -227,5 +227,18 @@ describe.skipIf(!HAS_CHROMIUM)('the demo project, as `npm start` opens it', () =
     await nav('inspect');
     await page.getByTestId('neighbours').waitFor({ timeout: JOB_TIMEOUT });
     for (const c of recipe.classes) await page.getByTestId(`neighbours-${c.folder}`).waitFor();
+    // ... and on Export: the merged classifier exports with all eight classes and classifies an image.
+    await nav('export');
+    // The run picker starts on the newest run: the merge, made right after the jargon half.
+    const mergedId = jargonRun.runId + 1;
+    await page.waitForFunction((id) => (document.querySelector('[data-testid="export-out"]') as HTMLInputElement | null)?.value.includes(`run-${id}-`), mergedId);
+    const out = await page.getByTestId('export-out').inputValue();
+    await page.getByTestId('export-start').click();
+    await page.getByTestId('export-files').waitFor({ timeout: JOB_TIMEOUT });
+    const manifest = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8')) as { classes: { folder: string }[]; metrics: { mergedFrom?: number[] } };
+    const folders = manifest.classes.map((c) => c.folder);
+    const sorted = (list: string[]) => [...list].sort();
+    expect([sorted(folders.slice(0, plain.length)), sorted(folders.slice(plain.length))]).toEqual([sorted(plain.map((c) => c.folder)), sorted(jargon.map((c) => c.folder))]);
+    expect(manifest.metrics.mergedFrom).toEqual([plainRun.runId, jargonRun.runId]);
   });
 });

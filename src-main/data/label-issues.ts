@@ -183,7 +183,7 @@ export async function findLabelIssues(store: ProjectStore, model: ClipModel, dat
   const row = PROBE_TABLE[probe];
   const init = row.zeroShotStart ? await zeroShotTextFeatures(model, classes.map((c) => c.promptName), [opts.template ?? DEFAULT_TEMPLATE], ctx) : null;
   ctx?.progress({ stage: 'label-issues', done: 0, total: folds });
-  const probs = crossValidatedProbabilities(x, labels, width, classes.length, { folds, seed: opts.seed, init, scale: row.scale(model), l2: row.l2 }, (done, total) => {
+  const probs = await crossValidatedProbabilities(x, labels, width, classes.length, { folds, seed: opts.seed, init, scale: row.scale(model), l2: row.l2 }, (done, total) => {
     ctx?.progress({ stage: 'label-issues', done, total, message: `fold ${done} of ${total}` });
   });
   const C = classes.length;

@@ -5,6 +5,7 @@
 // Full-batch Adam from a fixed start (zeros, or the zero-shot head) makes it deterministic:
 // the seed only decides which fold each image falls into.
 import * as tf from '@tensorflow/tfjs';
+import { readAndDispose } from '../backend';
 import { mulberry32, shuffleInPlace } from '../clip/random';
 
 export const DEFAULT_FOLDS = 5;
@@ -43,7 +44,7 @@ export function stratifiedFolds(labels: ArrayLike<number>, folds: number, seed: 
  * Softmax regression fitted on (x, y): returns W [P, C] and b [C] as flat arrays.
  * x is [n, P] flat, rows already L2-normalised.
  */
-export function fitSoftmaxRegression(x: Float32Array, y: ArrayLike<number>, width: number, classes: number, opts: ProbeOptions = {}): { w: Float32Array; b: Float32Array } {
+export async function fitSoftmaxRegression(x: Float32Array, y: ArrayLike<number>, width: number, classes: number, opts: ProbeOptions = {}): Promise<{ w: Float32Array; b: Float32Array }> {
   const { scale, steps, learningRate, l2 } = { ...PROBE_DEFAULTS, ...stripUndefined(opts) };
   const n = y.length;
   const w0 = opts.init ? tf.tidy(() => tf.tensor2d(opts.init!, [classes, width]).transpose()) : tf.zeros([width, classes]);
@@ -77,24 +78,25 @@ export function fitSoftmaxRegression(x: Float32Array, y: ArrayLike<number>, widt
       tf.dispose([w, mw, vw, b, mb, vb]);
       [w, mw, vw, b, mb, vb] = next;
     }
-    return { w: w.dataSync() as Float32Array, b: b.dataSync() as Float32Array };
+    // Read with await: a GPU backend (webgpu) cannot read synchronously.
+    return { w: (await w.data()) as Float32Array, b: (await b.data()) as Float32Array };
   } finally {
     tf.dispose([w0, X, Xt, Y, w, b, mw, vw, mb, vb]);
   }
 }
 
 /** Softmax of s·x·W + b, [n, C] flat. */
-export function probeProbabilities(x: Float32Array, width: number, head: { w: Float32Array; b: Float32Array }, classes: number, scale: number): Float32Array {
+export async function probeProbabilities(x: Float32Array, width: number, head: { w: Float32Array; b: Float32Array }, classes: number, scale: number): Promise<Float32Array> {
   const n = x.length / width;
   if (n === 0) return new Float32Array(0);
-  return tf.tidy(() => tf.softmax(tf.add(tf.mul(tf.matMul(tf.tensor2d(x, [n, width]), tf.tensor2d(head.w, [width, classes])), scale), tf.tensor1d(head.b))).dataSync() as Float32Array);
+  return readAndDispose(tf.tidy(() => tf.softmax(tf.add(tf.mul(tf.matMul(tf.tensor2d(x, [n, width]), tf.tensor2d(head.w, [width, classes])), scale), tf.tensor1d(head.b)))));
 }
 
 /**
  * Class probabilities [N, C] flat for every example from a probe that did not see it: k folds,
  * each predicted by a probe fitted on the other k−1. `onFold` reports progress.
  */
-export function crossValidatedProbabilities(x: Float32Array, labels: ArrayLike<number>, width: number, classes: number, opts: ProbeOptions = {}, onFold?: (done: number, total: number) => void): Float32Array {
+export async function crossValidatedProbabilities(x: Float32Array, labels: ArrayLike<number>, width: number, classes: number, opts: ProbeOptions = {}, onFold?: (done: number, total: number) => void): Promise<Float32Array> {
   const o = { ...PROBE_DEFAULTS, ...stripUndefined(opts) };
   const n = labels.length;
   if (!Number.isInteger(o.folds) || o.folds < 2) throw new Error(`folds must be an integer of at least 2, got ${o.folds}`);
@@ -105,8 +107,8 @@ export function crossValidatedProbabilities(x: Float32Array, labels: ArrayLike<n
     const train: number[] = [];
     const held: number[] = [];
     for (let i = 0; i < n; i++) (fold[i] === f ? held : train).push(i);
-    const head = fitSoftmaxRegression(gatherRows(x, width, train), train.map((i) => labels[i]), width, classes, o);
-    const p = probeProbabilities(gatherRows(x, width, held), width, head, classes, o.scale);
+    const head = await fitSoftmaxRegression(gatherRows(x, width, train), train.map((i) => labels[i]), width, classes, o);
+    const p = await probeProbabilities(gatherRows(x, width, held), width, head, classes, o.scale);
     held.forEach((i, r) => out.set(p.subarray(r * classes, (r + 1) * classes), i * classes));
     onFold?.(f + 1, o.folds);
   }

@@ -54,9 +54,9 @@ function synthetic(seed: number, C = 4, n = 40, P = 16, flips = 12, spread = 0.3
 }
 
 describe('confident learning on out-of-sample probabilities', () => {
-  it('finds the planted flips of a synthetic feature set and suggests their true class', () => {
+  it('finds the planted flips of a synthetic feature set and suggests their true class', async () => {
     const s = synthetic(3);
-    const probs = crossValidatedProbabilities(s.x, s.labels, s.P, s.C, { folds: 5, seed: 1 });
+    const probs = await crossValidatedProbabilities(s.x, s.labels, s.P, s.C, { folds: 5, seed: 1 });
     const issues = findIssuesInProbabilities(probs, s.labels, s.C);
     const found = new Set(issues.map((i) => i.index));
     const hits = [...found].filter((i) => s.flipped.has(i)).length;
@@ -70,21 +70,21 @@ describe('confident learning on out-of-sample probabilities', () => {
     for (const i of issues) expect(i.score).toBeCloseTo(1 - probs[i.index * s.C + s.labels[i.index]], 6);
   });
 
-  it('out of sample finds what an in-sample probe has memorised', () => {
+  it('out of sample finds what an in-sample probe has memorised', async () => {
     const s = synthetic(5);
     // Fitted on every label, a weakly pulled probe learns the flips and agrees with them.
-    const head = fitSoftmaxRegression(s.x, s.labels, s.P, s.C, { l2: 0, steps: 400, scale: 60 });
-    const inSample = findIssuesInProbabilities(probeProbabilities(s.x, s.P, head, s.C, 60), s.labels, s.C);
-    const outOfSample = findIssuesInProbabilities(crossValidatedProbabilities(s.x, s.labels, s.P, s.C, { l2: 0, steps: 400, scale: 60 }), s.labels, s.C);
+    const head = await fitSoftmaxRegression(s.x, s.labels, s.P, s.C, { l2: 0, steps: 400, scale: 60 });
+    const inSample = findIssuesInProbabilities(await probeProbabilities(s.x, s.P, head, s.C, 60), s.labels, s.C);
+    const outOfSample = findIssuesInProbabilities(await crossValidatedProbabilities(s.x, s.labels, s.P, s.C, { l2: 0, steps: 400, scale: 60 }), s.labels, s.C);
     const recall = (list: { index: number }[]) => list.filter((i) => s.flipped.has(i.index)).length / s.flipped.size;
     expect(recall(outOfSample)).toBeGreaterThan(recall(inSample) + 0.3);
   });
 
-  it('is deterministic for a seed, and the seed only moves images between folds', () => {
+  it('is deterministic for a seed, and the seed only moves images between folds', async () => {
     const s = synthetic(7);
-    const a = crossValidatedProbabilities(s.x, s.labels, s.P, s.C, { seed: 4 });
-    expect(crossValidatedProbabilities(s.x, s.labels, s.P, s.C, { seed: 4 })).toEqual(a);
-    expect(crossValidatedProbabilities(s.x, s.labels, s.P, s.C, { seed: 5 })).not.toEqual(a);
+    const a = await crossValidatedProbabilities(s.x, s.labels, s.P, s.C, { seed: 4 });
+    expect(await crossValidatedProbabilities(s.x, s.labels, s.P, s.C, { seed: 4 })).toEqual(a);
+    expect(await crossValidatedProbabilities(s.x, s.labels, s.P, s.C, { seed: 5 })).not.toEqual(a);
     const folds = stratifiedFolds(s.labels, 5, 4);
     for (let c = 0; c < s.C; c++) {
       const sizes = [0, 1, 2, 3, 4].map((f) => [...folds.keys()].filter((i) => folds[i] === f && s.labels[i] === c).length);
@@ -92,15 +92,15 @@ describe('confident learning on out-of-sample probabilities', () => {
     }
   });
 
-  it('leaves no tensors behind', () => {
+  it('leaves no tensors behind', async () => {
     const s = synthetic(9, 3, 10, 8, 2);
-    crossValidatedProbabilities(s.x, s.labels, s.P, s.C, { steps: 5 });
+    await crossValidatedProbabilities(s.x, s.labels, s.P, s.C, { steps: 5 });
     const before = tf.memory().numTensors;
-    crossValidatedProbabilities(s.x, s.labels, s.P, s.C, { steps: 5 });
+    await crossValidatedProbabilities(s.x, s.labels, s.P, s.C, { steps: 5 });
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it('uses per-class thresholds, and never flags an image whose given class is still the likeliest', () => {
+  it('uses per-class thresholds, and never flags an image whose given class is still the likeliest', async () => {
     // Class 1 is predicted with low confidence everywhere (threshold 0.5), class 0 with high (0.9).
     const probs = Float32Array.from([
       0.9, 0.1, /* labelled 0 */ 0.9, 0.1, /* 0 */ 0.45, 0.55, /* labelled 0: 0.55 ≥ t1 and argmax → issue */
@@ -115,10 +115,10 @@ describe('confident learning on out-of-sample probabilities', () => {
     }
   });
 
-  it('rejects too few images or folds with a one-line reason', () => {
+  it('rejects too few images or folds with a one-line reason', async () => {
     const s = synthetic(1, 2, 2, 4, 0);
-    expect(() => crossValidatedProbabilities(s.x, s.labels, s.P, s.C, { folds: 5 })).toThrow('4 images cannot be split into 5 folds');
-    expect(() => crossValidatedProbabilities(s.x, s.labels, s.P, s.C, { folds: 1 })).toThrow('folds must be an integer of at least 2, got 1');
+    await expect(crossValidatedProbabilities(s.x, s.labels, s.P, s.C, { folds: 5 })).rejects.toThrow('4 images cannot be split into 5 folds');
+    await expect(crossValidatedProbabilities(s.x, s.labels, s.P, s.C, { folds: 1 })).rejects.toThrow('folds must be an integer of at least 2, got 1');
   });
 });
 

@@ -16,7 +16,7 @@
 // bench/.cache/grid-100k (the first run takes a few minutes). Every image is its own row and
 // its own thumbnail URL, so the browser fetches and decodes each one it shows.
 //
-// Usage: npx tsx bench/grid.ts [--runs 2] [--images 100000] [--only demo|large] [--no-build]
+// Usage: npx tsx bench/grid.ts [--runs 2] [--step 400] [--images 100000] [--only demo|large] [--no-build]
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -25,17 +25,18 @@ import type { Browser, Page } from 'playwright-core';
 import { mulberry32 } from '../src-main/clip/random';
 import { ROOT, launchBrowser, startServe, type Served } from '../tests/e2e/harness';
 
+function option(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : undefined;
+}
+
 const CACHE = path.resolve(import.meta.dirname, '.cache');
-const STEP_PX = 400;
+const STEP_PX = Number(option('step') ?? 400);
 const FRAMES = 240;
 const FRAME_BUDGET_MS = 1000 / 60;
 const CLASSES = 10;
 const DISTINCT = 2000;
 
-function option(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : undefined;
-}
 const runs = Number(option('runs') ?? 2);
 const largeCount = Number(option('images') ?? 100_000);
 const only = option('only');

@@ -1,6 +1,7 @@
 // The Curate grid by mouse and keyboard on a project with more rows than fit (so it virtualises):
 // click, Ctrl-click and Shift-click select; arrows move the cursor (scrolling it into view),
-// Space toggles, Shift+arrows select a range, Ctrl+A all, Escape none; a selection is excluded.
+// Space toggles, Shift+arrows select a range, Ctrl+A all, Escape none; a selection is excluded;
+// the rows reached by a jump load their images.
 // Thumbnails are fine checkerboards, so the screenshots show whether they are drawn crisp:
 // test-output/e2e/20-grid*.png.
 import fs from 'node:fs';
@@ -125,6 +126,11 @@ describe.skipIf(!HAS_CHROMIUM)('the Curate grid by mouse and keyboard', () => {
     expect(await cursorIndex()).toBe(TOTAL - 1);
     expect(await page.getByTestId('thumb-grid').evaluate((el) => el.scrollTop)).toBeGreaterThan(0);
     expect(await cell(0).count()).toBe(0); // the first row has left the DOM
+    // The rows reached by the jump show their images.
+    await page.waitForFunction((i) => {
+      const img = document.querySelector(`[data-testid="thumb"][data-index="${i}"] img`) as HTMLImageElement | null;
+      return img !== null && img.complete && img.naturalWidth > 0;
+    }, TOTAL - 1);
     await page.keyboard.press('Control+a');
     await expect(selectionBar().innerText()).resolves.toBe(`${TOTAL} selected`);
     await page.keyboard.press('Escape');

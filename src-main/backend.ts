@@ -12,6 +12,8 @@ import { shareWasmIdentity } from './wasm-kernels';
 import { firstLine } from './errors';
 import { describeAdapter, startWebGpu, type AdapterSummary } from './webgpu';
 
+export { readAndDispose } from './tensor-read';
+
 export type BackendName = 'tfjs-node-gpu' | 'webgpu' | 'tfjs-node' | 'wasm' | 'cpu';
 export const BACKEND_ORDER: readonly BackendName[] = ['tfjs-node-gpu', 'webgpu', 'tfjs-node', 'wasm', 'cpu'];
 
@@ -100,18 +102,6 @@ export function describeBackend(info: BackendInfo): string {
   if (info.accelerator) return `${info.name} + ${info.accelerator}`;
   const plain = `${info.name} (${info.threads} thread${info.threads === 1 ? '' : 's'})`;
   return info.acceleratorSkipped ? `${plain}; native GEMM ${info.acceleratorSkipped}` : plain;
-}
-
-/**
- * The tensor's values, read asynchronously, then the tensor disposed. The engine reads results this
- * way: a GPU backend (webgpu in Node) cannot read synchronously (dataSync throws there).
- */
-export async function readAndDispose<T extends Float32Array | Int32Array = Float32Array>(t: tf.Tensor): Promise<T> {
-  try {
-    return (await t.data()) as T;
-  } finally {
-    t.dispose();
-  }
 }
 
 function shortReason(err: unknown): string {

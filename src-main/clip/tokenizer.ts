@@ -63,16 +63,21 @@ export class ClipTokenizer {
   static fromFolder(folder: string): ClipTokenizer {
     const vocabFile = path.join(folder, 'vocab.json');
     const mergesFile = path.join(folder, 'merges.txt');
-    const vocab = parseVocab(readText(vocabFile), vocabFile);
-    const text = readText(mergesFile).trim();
-    if (text === '') throw new Error(`${mergesFile} is empty`);
+    return ClipTokenizer.fromText(readText(vocabFile), readText(mergesFile), { vocab: vocabFile, merges: mergesFile, folder });
+  }
+
+  /** The same from the two files' text (the GPU host page has no file system); `names` label errors. */
+  static fromText(vocabText: string, mergesText: string, names = { vocab: 'vocab.json', merges: 'merges.txt', folder: 'the model' }): ClipTokenizer {
+    const vocab = parseVocab(vocabText, names.vocab);
+    const text = mergesText.trim();
+    if (text === '') throw new Error(`${names.merges} is empty`);
     const lines = text.split('\n');
     // HF skips line 1, the "#version" header every CLIP merges.txt has; a file without one keeps its first rule.
     const merges = lines[0]?.startsWith('#version') ? lines.slice(1) : lines;
     try {
       return new ClipTokenizer(vocab, merges.slice(0, MAX_MERGES));
     } catch (err) {
-      throw new Error(`tokenizer in ${folder}: ${(err as Error).message}`);
+      throw new Error(`tokenizer in ${names.folder}: ${(err as Error).message}`);
     }
   }
 

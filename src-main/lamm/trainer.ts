@@ -4,7 +4,7 @@
 // In CoOp+LAMM the anchor t0 follows the learned context (see anchorFollowsContext).
 // It knows nothing of the project store: features arrive through `TrainingData`.
 import * as tf from '@tensorflow/tfjs';
-import { readAndDispose } from '../backend';
+import { readAndDispose } from '../tensor-read';
 import { mulberry32 } from '../clip/random';
 import type { ClipModel } from '../clip/types';
 import { throwIfCancelled, type JobContext } from '../jobs/context';

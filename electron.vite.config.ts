@@ -15,7 +15,8 @@ export const rendererConfig = {
     outDir: resolve(root, 'out/renderer'),
     emptyOutDir: true,
     chunkSizeWarningLimit: 2000,
-    rollupOptions: { input: resolve(root, 'src-renderer/index.html') },
+    // gpu.html: the hidden GPU host window's page (src-main/gpu-host/compute.ts), Electron only.
+    rollupOptions: { input: { index: resolve(root, 'src-renderer/index.html'), gpu: resolve(root, 'src-renderer/gpu.html') } },
   },
 };
 
@@ -35,7 +36,7 @@ export default defineConfig({
     build: {
       outDir: resolve(root, 'out/preload'),
       rollupOptions: {
-        input: { index: resolve(root, 'src-main/preload.ts') },
+        input: { index: resolve(root, 'src-main/preload.ts'), gpu: resolve(root, 'src-main/gpu-preload.ts') },
         output: { format: 'cjs', entryFileNames: '[name].cjs' },
       },
     },

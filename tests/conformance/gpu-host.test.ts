@@ -119,7 +119,10 @@ describe.skipIf(!HAS_GOLDEN || !HAS_CHROMIUM)('GPU host page on Chromium WebGPU 
     };
     const asked: number[] = [];
     const epochs: EpochSummary[] = [];
-    const gpu = await host.client.train(setup, config, { ...data, batchFeatures: (s) => (asked.push(s.length), data.batchFeatures(s)) }, { onEpoch: (e) => epochs.push(e) });
+    const gpu = await host.client.train(setup, config, { ...data, batchFeatures: (s) => {
+      asked.push(s.length);
+      return data.batchFeatures(s);
+    } }, { onEpoch: (e) => epochs.push(e) });
     const cpu = await trainPrompts(model, setup, config, data);
     expect(asked.length).toBeGreaterThan(0);
     expect(epochs.map((e) => e.epoch)).toEqual([0, 1]);

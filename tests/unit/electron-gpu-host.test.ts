@@ -53,14 +53,17 @@ function fakeElectron(adapter: boolean) {
       record: any;
       webContents: any;
       constructor(options: any) {
-        const self = this;
         this.record = { options, loaded: null as string | null, posted: [] as unknown[], openHandler: null as any };
         made.push(this);
         this.webContents = {
-          setWindowOpenHandler: (fn: any) => (self.record.openHandler = fn),
-          on: (event: string, fn: any) => (self.handlers[event] = fn),
+          setWindowOpenHandler: (fn: any) => {
+            this.record.openHandler = fn;
+          },
+          on: (event: string, fn: any) => {
+            this.handlers[event] = fn;
+          },
           postMessage: (channel: string, _msg: unknown, ports: FakePortMain[]) => {
-            self.record.posted.push(channel);
+            this.record.posted.push(channel);
             // What the preload and compute.ts do with the port.
             fakePage(ports[0], adapter);
           },

@@ -9,6 +9,8 @@
 import { z } from 'zod';
 import { TRAIN_CONFIG_INPUT, type TrainConfig, type TrainConfigInput, type TrainMethod } from '../lamm/config';
 import type { LossTermName } from '../lamm/loss-terms';
+import type { LabelTokenReport, TokenNeighbour } from '../lamm/neighbours';
+import type { EpochRecord } from '../lamm/trainer';
 import type { Progress } from '../jobs/context';
 import type { Comparison } from '../lamm/compare';
 import type { EmbeddingMap } from '../data/embedding-map';
@@ -17,7 +19,7 @@ import { MAP_PROJECTIONS } from '../data/map-projections';
 // Type-only imports of plain engine shapes keep each fact in one place; they vanish at build
 // time. lamm/config, loss-terms, methods and report-defaults are plain data (+ zod), so their schemas,
 // tables and defaults may come along.
-export type { TrainConfig, TrainConfigInput, TrainMethod, LossTermName };
+export type { TrainConfig, TrainConfigInput, TrainMethod, LossTermName, EpochRecord, LabelTokenReport, TokenNeighbour };
 export { LOSS_TERMS, WEIGHTED_LOSS_TERMS } from '../lamm/loss-terms';
 export { METHOD_SPECS, TRAIN_METHODS } from '../lamm/methods';
 export { DEFAULT_NEIGHBOURS } from '../lamm/report-defaults';
@@ -147,45 +149,11 @@ export interface RunSummary {
   config: Partial<TrainConfig>;
 }
 
-/** One epoch of a training run: every loss term, the learning rate and accuracy. */
-export interface EpochRecord {
-  epoch: number;
-  lr: number;
-  /** The weighted total. */
-  loss: number;
-  /** Each term of LOSS_TERMS before its λ; NaN (null over JSON) for a term added after the run was logged. */
-  terms: Record<LossTermName, number>;
-  trainAccuracy: number;
-  testAccuracy: number | null;
-  seconds: number;
-}
-
 export interface RunDetail extends RunSummary {
   log: EpochRecord[];
   /** Test accuracy per class folder. */
   perClass: Record<string, number>;
   error: string | null;
-}
-
-export interface TokenNeighbour {
-  token: string;
-  cosine: number;
-}
-
-export interface LabelTokenReport {
-  classId: number;
-  folder: string;
-  promptName: string;
-  tokens: {
-    position: number;
-    /** The vocabulary token it started from. */
-    original: string;
-    /** Rank of the original token among all vocabulary tokens by cosine to the learned vector (1 = still nearest). */
-    originalRank: number;
-    /** ‖E − E0‖ for this token. */
-    drift: number;
-    neighbours: TokenNeighbour[];
-  }[];
 }
 
 export type { Comparison, ImageFlip } from '../lamm/compare';

@@ -2,7 +2,8 @@
 // typed door to its rows: datasets, classes, images, models and runs. Everything here is
 // synchronous (better-sqlite3 is); work that decodes images lives in import.ts / features.ts.
 import path from 'node:path';
-import type { EpochRecord, RunKind, RunStatus } from '../api/contract';
+import type { RunKind, RunStatus } from '../api/contract';
+import type { EpochRecord } from '../lamm/trainer';
 import { blobToFloats, floatsToBlob, openDatabase, type Db, type OpenOptions, type Statement } from './db';
 import { LOSS_TERMS } from '../lamm/loss-terms';
 import { currentOwner, ownerAlive, removeTempFiles, type ProcessOwner } from './owner';

@@ -11,9 +11,8 @@
 // cancel to the job's AbortSignal and progress to its JobContext.
 import { Worker } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
-import type { EpochRecord } from '../api/contract';
 import { ProjectStore } from '../data/store';
-import type { StepEvent } from '../lamm/trainer';
+import type { EpochRecord, StepEvent } from '../lamm/trainer';
 import type { TrainOutcome, TrainRequest } from '../lamm/run';
 import { CancelledError, type JobContext, type Progress } from './context';
 import { firstLine } from '../errors';

@@ -3,7 +3,6 @@
 // fallen to, and how far it moved (‖E − E0‖).
 import * as tf from '@tensorflow/tfjs';
 import { readAndDispose } from '../backend';
-import type { LabelTokenReport } from '../api/contract';
 import type { ClipModel } from '../clip/types';
 import { END_OF_WORD, bytesToUnicode, type ClipTokenizer } from '../clip/tokenizer';
 import type { ProjectStore } from '../data/store';
@@ -17,6 +16,28 @@ export interface NeighbourOptions {
   k?: number;
   /** Draw neighbours from whole-word tokens only (isWordToken); the original's rank still counts every token. */
   wordsOnly?: boolean;
+}
+
+export interface TokenNeighbour {
+  token: string;
+  cosine: number;
+}
+
+/** Inspect's report of one class (the contract re-exports it). */
+export interface LabelTokenReport {
+  classId: number;
+  folder: string;
+  promptName: string;
+  tokens: {
+    position: number;
+    /** The vocabulary token it started from. */
+    original: string;
+    /** Rank of the original token among all vocabulary tokens by cosine to the learned vector (1 = still nearest). */
+    originalRank: number;
+    /** ‖E − E0‖ for this token. */
+    drift: number;
+    neighbours: TokenNeighbour[];
+  }[];
 }
 
 export interface Neighbour {

@@ -4,7 +4,6 @@
 // learned embeddings, the classifier and per-image predictions. A run that fails or is
 // cancelled is marked so with its reason; its partial log is kept and nothing else changes.
 import * as tf from '@tensorflow/tfjs';
-import type { EpochRecord } from '../api/contract';
 import { currentBackend, describeBackend } from '../backend';
 import { embedPixels, normalizeRow } from '../clip';
 import { augmentedView } from '../clip/augment';
@@ -22,7 +21,7 @@ import { setupLabelTokens } from './prompts';
 import { zeroShotTextFeatures } from './zeroshot';
 import { saveRunTensor } from '../data/run-tensors';
 import type { Sample } from './sampling';
-import { trainPrompts, type StepEvent, type TrainingData } from './trainer';
+import { trainPrompts, type EpochRecord, type StepEvent, type TrainingData } from './trainer';
 
 export interface TrainRequest {
   /** Dataset in the project; the only (or first) one when omitted. */
@@ -121,7 +120,7 @@ export async function trainRun(store: ProjectStore, model: ClipModel, request: T
       ctx: hooks.ctx,
       onStep: (s) => hooks.onStep?.(runId, s),
       onEpoch: (e) => {
-        const record: EpochRecord = { epoch: e.epoch, lr: e.lr, loss: e.loss, terms: e.terms, trainAccuracy: e.trainAccuracy, testAccuracy: null, seconds: e.seconds };
+        const record: EpochRecord = { ...e, testAccuracy: null };
         store.appendRunLog(runId, record);
         hooks.onEpoch?.(runId, record);
       },
@@ -141,7 +140,7 @@ export async function trainRun(store: ProjectStore, model: ClipModel, request: T
     const evaluateSeconds = (performance.now() - evaluateStarted) / 1000;
 
     const last = trained.history[trained.history.length - 1];
-    const lastRecord: EpochRecord = { epoch: last.epoch, lr: last.lr, loss: last.loss, terms: last.terms, trainAccuracy: last.trainAccuracy, testAccuracy: trainedReport.accuracy, seconds: last.seconds };
+    const lastRecord: EpochRecord = { ...last, testAccuracy: trainedReport.accuracy };
     const timings: RunTimings = {
       featuresSeconds,
       trainSeconds,

@@ -40,11 +40,16 @@ export interface StepEvent {
 export interface EpochSummary {
   epoch: number;
   lr: number;
-  /** The total and each term, averaged over the epoch's steps. */
+  /** The weighted total and each term before its λ, averaged over the epoch's steps (a run logged before a term existed reads it NaN). */
   loss: number;
   terms: LossTermValues;
   trainAccuracy: number;
   seconds: number;
+}
+
+/** One epoch as the run log stores it and the contract sends it: the summary, and the test accuracy of the last epoch once evaluated. */
+export interface EpochRecord extends EpochSummary {
+  testAccuracy: number | null;
 }
 
 export interface TrainHooks {

@@ -57,10 +57,10 @@ describe('service reports', () => {
 
   it('gives the engine neighbours, with the engine default k', async () => {
     const viaService = await service.getNeighbours({ runId: runs.lamm });
-    expect(viaService).toEqual(runNeighbours(store, model, runs.lamm));
+    expect(viaService).toEqual(await runNeighbours(store, model, runs.lamm));
     const perToken = viaService.flatMap((c) => c.tokens.map((t) => t.neighbours.length));
     expect(Math.max(...perToken)).toBe(DEFAULT_NEIGHBOURS);
-    expect(await service.getNeighbours({ runId: runs.lamm, k: 3, wordsOnly: true })).toEqual(runNeighbours(store, model, runs.lamm, { k: 3, wordsOnly: true }));
+    expect(await service.getNeighbours({ runId: runs.lamm, k: 3, wordsOnly: true })).toEqual(await runNeighbours(store, model, runs.lamm, { k: 3, wordsOnly: true }));
   });
 
   it('compares against the newest zero-shot run of the same model unless told another', () => {

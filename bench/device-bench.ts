@@ -23,7 +23,7 @@ const log = (m: string) => process.stderr.write(`[device] ${m}\n`);
 
 if (process.argv.includes('--doctor')) {
   const report = await doctor();
-  process.stdout.write(JSON.stringify(report) + '\n');
+  process.stdout.write(`${JSON.stringify(report)}\n`);
   stopWebGpu();
   process.exit(0);
 }
@@ -58,5 +58,5 @@ model.dispose();
 fs.rmSync(dir, { recursive: true, force: true });
 log(`B/16 image features: ${(images / imageSeconds).toFixed(1)} images/s`);
 
-process.stdout.write(JSON.stringify({ backend: describeBackend(backend), train, imageFeatures: { model: 'ViT-B/16', batch: images, seconds: imageSeconds, imagesPerSecond: images / imageSeconds } }) + '\n');
+process.stdout.write(`${JSON.stringify({ backend: describeBackend(backend), train, imageFeatures: { model: 'ViT-B/16', batch: images, seconds: imageSeconds, imagesPerSecond: images / imageSeconds } })}\n`);
 stopWebGpu();

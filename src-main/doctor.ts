@@ -111,5 +111,5 @@ export function printDoctor(r: DoctorReport): void {
   for (const a of r.adapters) out.push(`  ${a.route}: ${a.line}`);
   out.push(`automatic order picks: ${r.automatic}`);
   if (r.forced) out.push(`LAMM_BACKEND=${r.forced} overrides it`);
-  process.stdout.write(out.join('\n') + '\n');
+  process.stdout.write(`${out.join('\n')}\n`);
 }

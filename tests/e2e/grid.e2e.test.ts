@@ -129,7 +129,7 @@ describe.skipIf(!HAS_CHROMIUM)('the Curate grid by mouse and keyboard', () => {
     // The rows reached by the jump show their images.
     await page.waitForFunction((i) => {
       const img = document.querySelector(`[data-testid="thumb"][data-index="${i}"] img`) as HTMLImageElement | null;
-      return img !== null && img.complete && img.naturalWidth > 0;
+      return img?.complete && img.naturalWidth > 0;
     }, TOTAL - 1);
     await page.keyboard.press('Control+a');
     await expect(selectionBar().innerText()).resolves.toBe(`${TOTAL} selected`);

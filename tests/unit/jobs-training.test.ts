@@ -14,14 +14,13 @@ const QUICK = { shots: 2, epochs: 2, views: 2, batchSize: 4 };
 describe('training worker', () => {
   let dir: string;
   let dbFile: string;
-  let dataDir: string;
   let modelDir: string;
 
   beforeAll(async () => {
     dir = tempDir('jobs');
     const project = await makeProject(dir, 4);
     project.store.close();
-    ({ dbFile, dataDir } = project);
+    ({ dbFile } = project);
     modelDir = makeTinyModel(dir);
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -29,7 +29,10 @@ export async function connectClient(httpUrl: string, headers: Record<string, str
     ws,
     next(event, match = () => true, timeoutMs = 60_000) {
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => (off(), reject(new Error(`no ${event} within ${timeoutMs} ms`))), timeoutMs);
+        const timer = setTimeout(() => {
+          off();
+          reject(new Error(`no ${event} within ${timeoutMs} ms`));
+        }, timeoutMs);
         const off = api.on(event, (p) => {
           if (!match(p)) return;
           clearTimeout(timer);

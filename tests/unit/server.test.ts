@@ -56,7 +56,12 @@ describe('lamm serve over HTTP', () => {
 
   it("sends the page with a CSP that lets it reach only its own origin and WebSocket", async () => {
     const host = `127.0.0.1:${server.port}`;
-    const csp = await new Promise<string>((resolve, reject) => http.get(`http://${host}/`, (res) => (res.resume(), resolve(String(res.headers['content-security-policy'])))).on('error', reject));
+    const csp = await new Promise<string>((resolve, reject) => http
+        .get(`http://${host}/`, (res) => {
+          res.resume();
+          resolve(String(res.headers['content-security-policy']));
+        })
+        .on('error', reject));
     expect(csp).toContain(`connect-src 'self' ws://${host} wss://${host}`);
     expect(csp).toContain("script-src 'self'");
   });

@@ -1,7 +1,7 @@
 // The Curate page's "Likely mislabels": the label issues the engine found out of sample
 // (k-fold probes + confident learning), most suspicious first, each with one click to take the
 // suggested label or to exclude the image. A handled row leaves the list (the page passes only open issues).
-import { Badge, Button, Card, Group, ScrollArea, Text } from '@mantine/core';
+import { Badge, Button, Card, Group, ScrollArea, Text, UnstyledButton } from '@mantine/core';
 import { useState } from 'react';
 import type { ClassRow, ImageRow, MislabelCandidate } from '../../../src-main/api/contract';
 import { useApp } from '../state';
@@ -51,14 +51,15 @@ export function LabelIssues(props: {
             const img = props.images.get(issue.imageId);
             return (
               <Group key={issue.imageId} gap="sm" wrap="nowrap" py={4} data-testid="label-issue" data-image-id={issue.imageId}>
+                <UnstyledButton onClick={() => props.onSelect(issue.imageId)} style={{ flex: 'none', lineHeight: 0 }}>
                 <img
                   src={thumbUrl(issue.imageId)}
                   alt={img?.relPath ?? String(issue.imageId)}
                   width={44}
                   height={44}
                   style={{ objectFit: 'cover', borderRadius: 4, cursor: 'pointer' }}
-                  onClick={() => props.onSelect(issue.imageId)}
                 />
+                </UnstyledButton>
                 <div style={{ flex: 1, minWidth: 0 }}>
                   <Text size="sm" truncate>
                     <Badge size="sm" variant="light" color="gray">{name(issue.labelledClassId)}</Badge> →{' '}

@@ -77,6 +77,7 @@ export function CuratePage() {
   }, [images.data, classFilter, splitFilter, showExcluded, onlyFlagged, hits, flags]);
 
   // Identity of what the grid shows: a new one scrolls it back to the top.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: a new object exactly when one of these changes
   const view = useMemo(() => ({}), [classFilter, splitFilter, showExcluded, onlyFlagged, hits]);
 
   const search = async () => {
@@ -186,7 +187,10 @@ export function CuratePage() {
               Search
             </Button>
             {hits && (
-              <Button variant="subtle" onClick={() => (setHits(null), setQuery(''))}>
+              <Button variant="subtle" onClick={() => {
+                  setHits(null);
+                  setQuery('');
+                }}>
                 Clear
               </Button>
             )}
@@ -265,10 +269,12 @@ function ThumbGrid(props: {
   const [cursor, setCursor] = useState(0);
   const anchor = useRef(0);
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: rows are re-measured when the cell size changes
   useEffect(() => virtualizer.measure(), [cell, virtualizer]);
 
   // The grid scrolls inside itself and takes the window's height below its top edge.
   const [top, setTop] = useState(GRID_TOP_GUESS);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the grid's top moves when the rows above it change
   useLayoutEffect(() => {
     const measure = () => setTop((scrollRef.current?.getBoundingClientRect().top ?? GRID_TOP_GUESS) + window.scrollY);
     measure();
@@ -277,6 +283,7 @@ function ThumbGrid(props: {
   }, [images]);
 
   // A new filter starts at the top; an edit (exclude, relabel) reloads the rows but stays in place.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: a new view (filter) starts at the top
   useEffect(() => {
     virtualizer.scrollToIndex(0);
     setCursor(0);
@@ -400,6 +407,7 @@ const ThumbRow = memo(function ThumbRow(props: {
     const selected = props.mask[c] === '1';
     // Attributes only where they say something: each one set is work when a row mounts.
     cells.push(
+      // biome-ignore lint/a11y/useFocusableInteractive: focus stays on the listbox, which names the cursor cell with aria-activedescendant
       <div
         key={img.id}
         id={props.cursorColumn === c ? CURSOR_ID : undefined}

@@ -235,7 +235,11 @@ export function TrainPage() {
                 Run history
               </Title>
               <ErrorNote error={runs.error} />
-              <MergeRuns picked={mergePick} onMerged={(id) => (setMergePick(new Set()), setSelectedRun(id), runs.reload())} />
+              <MergeRuns picked={mergePick} onMerged={(id) => {
+                  setMergePick(new Set());
+                  setSelectedRun(id);
+                  runs.reload();
+                }} />
               <RunHistory runs={runs.data ?? []} selected={selectedRun} onSelect={setSelectedRun} picked={mergePick} onPick={togglePick} />
               {runs.data?.length === 0 && (
                 <Text size="sm" c="dimmed">

@@ -6,7 +6,9 @@ import { THUMB_SCHEME } from './ipc';
 
 const BASE: ReadonlyArray<[string, string]> = [
   ['default-src', "'self'"],
-  ['script-src', "'self'"],
+  // 'unsafe-eval': regl (under the Map page's regl-scatterplot) compiles its WebGL draw calls
+  // with new Function, and has no mode without it. Scripts still come only from the app itself.
+  ['script-src', "'self' 'unsafe-eval'"],
   ['style-src', "'self' 'unsafe-inline'"], // Mantine sets inline styles
   ['img-src', `'self' data: blob: ${THUMB_SCHEME}:`],
   ['font-src', "'self' data:"],

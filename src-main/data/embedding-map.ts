@@ -61,13 +61,25 @@ export interface EmbeddingMapOptions {
 }
 
 /** The map of every present image of the dataset (excluded ones too, marked), computing missing features first. */
-export async function buildEmbeddingMap(store: ProjectStore, model: ClipModel, datasetId: number, opts: EmbeddingMapOptions, ctx?: JobContext): Promise<EmbeddingMap> {
+export async function buildEmbeddingMap(
+  store: ProjectStore,
+  model: ClipModel,
+  datasetId: number,
+  opts: EmbeddingMapOptions,
+  ctx?: JobContext,
+): Promise<EmbeddingMap> {
   const started = Date.now();
   const all = store.listImages(datasetId, { includeExcluded: true });
   if (all.length === 0) throw new Error('the dataset has no images to map');
   const features = await computeFeatures(store, model, { imageIds: all.map((i) => i.id), views: 1 }, ctx);
   throwIfCancelled(ctx);
-  const has = new Set(imagesWithFeatures(store, features.modelId, all.map((i) => i.id)));
+  const has = new Set(
+    imagesWithFeatures(
+      store,
+      features.modelId,
+      all.map((i) => i.id),
+    ),
+  );
   const images = all.filter((i) => has.has(i.id));
   if (images.length === 0) throw new Error('none of the images could be decoded');
   const ids = images.map((i) => i.id);
@@ -77,7 +89,12 @@ export async function buildEmbeddingMap(store: ProjectStore, model: ClipModel, d
   const umap = { ...DEFAULT_UMAP, ...opts.umap };
   // Too few points for a neighbourhood: the UMAP map is the PCA one (said by `projection`).
   const projection: MapProjection = opts.projection === 'umap' && images.length < UMAP_MIN_POINTS ? 'pca' : opts.projection;
-  const key = cacheKey(featureCacheKey(model), projection, umap, images.map((i) => `${i.id}:${i.sha256}`));
+  const key = cacheKey(
+    featureCacheKey(model),
+    projection,
+    umap,
+    images.map((i) => `${i.id}:${i.sha256}`),
+  );
   let coords = readCachedMap(store, features.modelId, datasetId, projection, key, ids);
   const cached = coords !== null;
   if (!coords) {
@@ -109,7 +126,17 @@ export async function buildEmbeddingMap(store: ProjectStore, model: ClipModel, d
 }
 
 /** Zero-shot (the run's own when it stored them, else the model's with the run's template) and learned label points. */
-async function labelPoints(store: ProjectStore, model: ClipModel, datasetId: number, runId: number | null, x: Float32Array, n: number, p: number, coords: Float32Array, ctx?: JobContext): Promise<MapLabel[]> {
+async function labelPoints(
+  store: ProjectStore,
+  model: ClipModel,
+  datasetId: number,
+  runId: number | null,
+  x: Float32Array,
+  n: number,
+  p: number,
+  coords: Float32Array,
+  ctx?: JobContext,
+): Promise<MapLabel[]> {
   const classes = store.listClasses(datasetId);
   let template = DEFAULT_TEMPLATE;
   const learned = new Map<number, Float32Array>();
@@ -120,7 +147,8 @@ async function labelPoints(store: ProjectStore, model: ClipModel, datasetId: num
     if (run.status !== 'done') throw new Error(`run ${runId} is ${run.status}, not finished`);
     // The run's text features live in its own model's space; another model's images would misplace them.
     const own = run.modelId === null ? null : store.getModel(run.modelId);
-    if (own && own.weightsSha256 !== model.weightsSha256) throw new Error(`run ${runId} was trained with ${own.folder}, not the project's current model: select that model to map it`);
+    if (own && own.weightsSha256 !== model.weightsSha256)
+      throw new Error(`run ${runId} was trained with ${own.folder}, not the project's current model: select that model to map it`);
     template = (run.config as { setup?: { template?: string } }).setup?.template ?? DEFAULT_TEMPLATE;
     const runClasses = store.getRunClasses(runId);
     const text = getRunTensor(store, runId, 'text_features');
@@ -132,7 +160,14 @@ async function labelPoints(store: ProjectStore, model: ClipModel, datasetId: num
     });
   }
   const needZero = classes.filter((c) => !runZeroShot.has(c.id));
-  const computed = needZero.length ? await zeroShotTextFeatures(model, needZero.map((c) => c.promptName), [template], ctx) : new Float32Array(0);
+  const computed = needZero.length
+    ? await zeroShotTextFeatures(
+        model,
+        needZero.map((c) => c.promptName),
+        [template],
+        ctx,
+      )
+    : new Float32Array(0);
   if (ctx?.signal.aborted) throw new CancelledError();
   const zeroRows = new Float32Array(classes.length * p);
   const learnedRows: Float32Array[] = [];
@@ -168,7 +203,8 @@ function cacheKey(features: string, projection: MapProjection, umap: UmapParams,
 }
 
 function readCachedMap(store: ProjectStore, modelId: number, datasetId: number, projection: MapProjection, key: string, ids: number[]): Float32Array | null {
-  const row = store.stmt('SELECT cache_key, image_ids, coords FROM embedding_maps WHERE model_id = ? AND dataset_id = ? AND projection = ?')
+  const row = store
+    .stmt('SELECT cache_key, image_ids, coords FROM embedding_maps WHERE model_id = ? AND dataset_id = ? AND projection = ?')
     .get(modelId, datasetId, projection) as { cache_key: string; image_ids: Buffer; coords: Buffer } | undefined;
   if (!row || row.cache_key !== key) return null;
   const storedIds = new Int32Array(row.image_ids.byteLength / 4);
@@ -180,9 +216,21 @@ function readCachedMap(store: ProjectStore, modelId: number, datasetId: number, 
   return coords;
 }
 
-function writeCachedMap(store: ProjectStore, modelId: number, datasetId: number, projection: MapProjection, key: string, ids: number[], coords: Float32Array): void {
+function writeCachedMap(
+  store: ProjectStore,
+  modelId: number,
+  datasetId: number,
+  projection: MapProjection,
+  key: string,
+  ids: number[],
+  coords: Float32Array,
+): void {
   const idBlob = Buffer.from(Int32Array.from(ids).buffer);
   const coordBlob = Buffer.from(coords.buffer, coords.byteOffset, coords.byteLength);
-  store.write(() => store.stmt(`INSERT OR REPLACE INTO embedding_maps (model_id, dataset_id, projection, cache_key, image_ids, coords, created_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?)`).run(modelId, datasetId, projection, key, idBlob, coordBlob, Date.now()));
+  store.write(() =>
+    store
+      .stmt(`INSERT OR REPLACE INTO embedding_maps (model_id, dataset_id, projection, cache_key, image_ids, coords, created_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?)`)
+      .run(modelId, datasetId, projection, key, idBlob, coordBlob, Date.now()),
+  );
 }

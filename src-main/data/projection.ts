@@ -147,7 +147,10 @@ export function placeAmongImages(images: Float32Array, n: number, p: number, coo
 export function scaleToUnit(xy: Float32Array): Float32Array {
   const n = xy.length / 2;
   if (n === 0) return xy;
-  let minX = Infinity, maxX = -Infinity, minY = Infinity, maxY = -Infinity;
+  let minX = Infinity,
+    maxX = -Infinity,
+    minY = Infinity,
+    maxY = -Infinity;
   for (let i = 0; i < n; i++) {
     minX = Math.min(minX, xy[i * 2]);
     maxX = Math.max(maxX, xy[i * 2]);

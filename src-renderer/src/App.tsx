@@ -9,6 +9,7 @@ import { TrainPage } from './pages/Train';
 import { InspectPage } from './pages/Inspect';
 import { ComparePage } from './pages/Compare';
 import { ExportPage } from './pages/Export';
+import { MapPage } from './pages/MapView';
 import { NeedsProject } from './components/NeedsProject';
 import logoUrl from './assets/logo.svg';
 
@@ -20,6 +21,7 @@ const PAGE_COMPONENTS: Record<PageId, () => React.JSX.Element> = {
   train: TrainPage,
   inspect: InspectPage,
   compare: ComparePage,
+  map: MapPage,
   export: ExportPage,
 };
 

@@ -7,7 +7,8 @@ export const PAGES = [
   { id: 'train', label: 'Train', hint: 'Zero-shot and LAMM', step: 4, needsProject: true },
   { id: 'inspect', label: 'Inspect', hint: 'Learned label tokens', step: 5, needsProject: true },
   { id: 'compare', label: 'Compare', hint: 'Zero-shot vs trained', step: 6, needsProject: true },
-  { id: 'export', label: 'Export', hint: 'Save and classify', step: 7, needsProject: true },
+  { id: 'map', label: 'Map', hint: 'Images and labels in 2-D', step: 7, needsProject: true },
+  { id: 'export', label: 'Export', hint: 'Save and classify', step: 8, needsProject: true },
 ] as const;
 
 export type PageId = (typeof PAGES)[number]['id'];

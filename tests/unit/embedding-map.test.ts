@@ -36,7 +36,10 @@ function clusters(seed: number, C = 3, n = 30, P = 12) {
 
 /** Mean distance within clusters over mean distance between: well below 1 when the map keeps them apart. */
 function separation(xy: Float32Array, label: Int32Array): number {
-  let within = 0, wn = 0, between = 0, bn = 0;
+  let within = 0,
+    wn = 0,
+    between = 0,
+    bn = 0;
   for (let i = 0; i < label.length; i++) {
     for (let j = i + 1; j < label.length; j++) {
       const d = Math.hypot(xy[i * 2] - xy[j * 2], xy[i * 2 + 1] - xy[j * 2 + 1]);
@@ -185,6 +188,8 @@ describe('the map of a project', () => {
     await expect(buildEmbeddingMap(store, model, datasetId, { projection: 'pca', runId: 9999 })).rejects.toThrow(/9999/);
     const controller = new AbortController();
     controller.abort();
-    await expect(buildEmbeddingMap(store, model, datasetId, { projection: 'umap', umap: { seed: 33 } }, { signal: controller.signal, progress: () => {} })).rejects.toBeInstanceOf(CancelledError);
+    await expect(
+      buildEmbeddingMap(store, model, datasetId, { projection: 'umap', umap: { seed: 33 } }, { signal: controller.signal, progress: () => {} }),
+    ).rejects.toBeInstanceOf(CancelledError);
   });
 });

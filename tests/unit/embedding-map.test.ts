@@ -43,8 +43,13 @@ function separation(xy: Float32Array, label: Int32Array): number {
   for (let i = 0; i < label.length; i++) {
     for (let j = i + 1; j < label.length; j++) {
       const d = Math.hypot(xy[i * 2] - xy[j * 2], xy[i * 2 + 1] - xy[j * 2 + 1]);
-      if (label[i] === label[j]) (within += d), wn++;
-      else (between += d), bn++;
+      if (label[i] === label[j]) {
+        within += d;
+        wn++;
+      } else {
+        between += d;
+        bn++;
+      }
     }
   }
   return within / wn / (between / bn);
@@ -106,7 +111,12 @@ describe('projections', () => {
     const [px, py] = placeAmongImages(s.x, s.N, s.P, xy, q);
     const centre = [0, 0];
     let count = 0;
-    for (let i = 0; i < s.N; i++) if (s.label[i] === 1) (centre[0] += xy[i * 2]), (centre[1] += xy[i * 2 + 1]), count++;
+    for (let i = 0; i < s.N; i++) {
+      if (s.label[i] !== 1) continue;
+      centre[0] += xy[i * 2];
+      centre[1] += xy[i * 2 + 1];
+      count++;
+    }
     const own = Math.hypot(px - centre[0] / count, py - centre[1] / count);
     expect(own).toBeLessThan(0.25);
   });

@@ -42,6 +42,7 @@ export function MapPage() {
 
   const shown = maps[projection] ?? maps.pca ?? null;
   // A redraw clears the scatterplot's selection: so does the list.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: clears when the map shown changes
   useEffect(() => setSelected([]), [shown]);
   // Flags as Curate has them: the last finished mislabel and duplicate searches.
   const flagged = useMemo(() => {

@@ -237,7 +237,7 @@ function instrument(backend: any): void {
   const read = backend.read.bind(backend);
   backend.read = async (dataId: unknown) => {
     check();
-    let values;
+    let values: unknown;
     try {
       values = await read(dataId);
     } catch (err) {

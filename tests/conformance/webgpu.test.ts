@@ -94,7 +94,7 @@ describe.skipIf(!backend)('golden conformance on webgpu', () => {
   it("one training step's loss and gradients equal the cpu backend's", async () => {
     expect(onGpu, 'the webgpu step above ran').toBeDefined();
     await tf.setBackend('cpu');
-    let onCpu;
+    let onCpu: Awaited<ReturnType<typeof goldenStep>>;
     const cpuModel = await loadClip(GOLDEN_MODEL_DIR);
     try {
       onCpu = await goldenStep(cpuModel);

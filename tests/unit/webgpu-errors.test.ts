@@ -23,7 +23,8 @@ class BrokenProgram {
     this.outputShape = shape;
   }
   getUserCode(): string {
-    return '${main("index")} { this is not WGSL }'.replace('${main("index")}', '@compute @workgroup_size(64) fn _start()');
+    // A shader that does not compile, with the entry point tfjs would have put in for ${main("index")}.
+    return '@compute @workgroup_size(64) fn _start() { this is not WGSL }';
   }
 }
 

@@ -2,7 +2,7 @@
 // channels, generic over every method and event, top frame of the app window only), thumbnails
 // through lamm-thumb://, native dialogs for pickPath. `--demo` on the command line (npm start)
 // opens the bundled demo project.
-import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, session, shell } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, Menu, MessageChannelMain, protocol, session, shell } from 'electron';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LammService } from './api/service';
@@ -13,12 +13,14 @@ import { APP_SCHEME, APP_SCHEME_PRIVILEGES, APP_URL, appProtocolHandler } from '
 import { chooseSqliteBinding, SQLITE_BINDING_ENV } from './api/electron-native';
 import { thumbnailProtocolHandler } from './api/thumbnails';
 import type { ParamsOf, ResultOf } from './api/contract';
-import { setTrainingWorkerEntry } from './jobs/training';
+import { setTrainingWorkerEntry, type GpuRelay } from './jobs/training';
+import { openGpuHost, type GpuHost } from './gpu-host/electron-host';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 // Bundled beside this file by electron-vite (see electron.vite.config.ts).
 setTrainingWorkerEntry({ url: new URL('./train-worker.js', import.meta.url), execArgv: [] });
 const PRELOAD = path.join(here, '../preload/index.cjs');
+const GPU_PRELOAD = path.join(here, '../preload/gpu.cjs');
 const RENDERER_DIR = path.join(here, '../renderer');
 const ICON = path.join(here, '../../resources/icon.png');
 export const PAPER_URL = 'https://arxiv.org/abs/2312.08212';
@@ -36,9 +38,41 @@ else process.stderr.write(`LAMM Studio: ${sqliteBinding.error}\n`);
 
 for (const [name, value] of chromiumSwitches(process.platform)) app.commandLine.appendSwitch(name, value);
 
-/** Electron adds native dialogs to the service; everything else is shared with `lamm serve`. */
+/** Electron adds native dialogs and its GPU host page to the service; everything else is shared with `lamm serve`. */
 class ElectronService extends LammService {
   window: BrowserWindow | null = null;
+  private gpuHost: Promise<GpuHost | null> | null = null;
+
+  /**
+   * Training's image encoder and loop go to the hidden GPU host window when its WebGPU has a
+   * hardware adapter (Dawn cannot run in this process); else the worker stays on its own backend.
+   * Opened on the first training, reopened after the page died.
+   */
+  protected override async gpuRelay(): Promise<GpuRelay | undefined> {
+    this.gpuHost ??= openGpuHost({ BrowserWindow, MessageChannelMain }, GPU_PRELOAD, new URL('gpu.html', appUrl).href).then(
+      (host) => {
+        if (!host.info.adapter.software) return host;
+        host.close();
+        process.stderr.write('LAMM Studio: only a software WebGPU adapter; training stays in the worker\n');
+        return null;
+      },
+      (err: unknown) => {
+        process.stderr.write(`LAMM Studio: no GPU host window (${errorMessage(err)}); training stays in the worker\n`);
+        return null;
+      },
+    );
+    const host = await this.gpuHost;
+    if (host?.client.closed) {
+      this.gpuHost = null;
+      return this.gpuRelay();
+    }
+    return host?.openRelay();
+  }
+
+  closeGpuHost(): void {
+    void this.gpuHost?.then((host) => host?.close());
+    this.gpuHost = null;
+  }
 
   override async pickPath({ kind, title, defaultPath }: ParamsOf<'pickPath'>): Promise<ResultOf<'pickPath'>> {
     const win = this.window;
@@ -88,6 +122,8 @@ function createWindow(): BrowserWindow {
   });
   win.on('closed', () => {
     if (service.window === win) service.window = null;
+    // The hidden window would keep the app from quitting (window-all-closed).
+    service.closeGpuHost();
   });
   const devUrl = process.env.ELECTRON_RENDERER_URL;
   if (devUrl && !app.isPackaged) {

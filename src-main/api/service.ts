@@ -36,7 +36,7 @@ import { thumbnailFile } from '../data/thumbnails';
 import { DEFAULT_TRAIN_CONFIG } from '../lamm/config';
 import { METHOD_SPECS } from '../lamm/methods';
 import { runZeroShot } from '../lamm/zeroshot';
-import { runTrainingJob } from '../jobs/training';
+import { runTrainingJob, type GpuRelay } from '../jobs/training';
 import { loadRunClassifier } from '../lamm/classifier';
 import { runNeighbours } from '../lamm/neighbours';
 import { mergeRuns } from '../lamm/merge';
@@ -281,6 +281,11 @@ export class LammService implements LammHandlers {
     });
   }
 
+  /** Electron lends its GPU host page here (see index.ts); elsewhere the worker trains on its own backend. */
+  protected async gpuRelay(): Promise<GpuRelay | undefined> {
+    return undefined;
+  }
+
   startTraining(config: ParamsOf<'startTraining'>): ResultOf<'startTraining'> {
     const p = this.requireProject();
     const datasetId = this.requireDataset(p);
@@ -290,6 +295,7 @@ export class LammService implements LammHandlers {
       let runId: number | null = null;
       try {
         // A worker thread trains, so this process keeps answering calls meanwhile.
+        const relay = await this.gpuRelay();
         const outcome = await runTrainingJob({ dbFile: p.store.file, modelDir, datasetId, config }, ctx, (e) => {
           if (e.type === 'run') {
             runId = e.runId;
@@ -307,7 +313,7 @@ export class LammService implements LammHandlers {
           } else if (e.type === 'log') {
             ctx.log(e.message);
           }
-        });
+        }, relay);
         ctx.log(`zero-shot ${(100 * outcome.zeroShot.accuracy).toFixed(1)}% → trained ${(100 * outcome.trained.accuracy).toFixed(1)}%`);
         return runSummary(p.store.getRun(outcome.runId));
       } finally {

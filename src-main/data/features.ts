@@ -43,6 +43,8 @@ export interface FeatureOptions {
   views?: number;
   /** Views per image-encoder call. */
   batchSize?: number;
+  /** Runs the image encoder elsewhere (Electron's GPU host page); default: `model` on this thread's backend. */
+  embed?(pixels: Float32Array[]): Promise<Float32Array[]>;
 }
 
 export interface FeatureSummary {
@@ -113,7 +115,8 @@ export async function computeFeatures(store: ProjectStore, model: ClipModel, opt
     summary.failed.push(...ready.failed);
     for (let start = 0; start < ready.rows.length; start += batchSize) {
       const rows = ready.rows.slice(start, start + batchSize);
-      const features = await embedPixels(model, rows.map((r) => r.pixels));
+      const pixels = rows.map((r) => r.pixels);
+      const features = await (opts.embed ? opts.embed(pixels) : embedPixels(model, pixels));
       store.write(() => rows.forEach((r, k) => insert.run(record.id, r.view, r.imageId, floatsToBlob(features[k]))));
       summary.computed += rows.length;
       ctx?.progress({ stage: 'features', done: summary.computed, total });

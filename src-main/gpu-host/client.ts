@@ -7,7 +7,8 @@ import type { TrainConfig } from '../lamm/config';
 import type { LabelTokenSetup } from '../lamm/prompts';
 import type { Sample } from '../lamm/sampling';
 import type { TrainedPrompts, TrainHooks, TrainingData } from '../lamm/trainer';
-import type { FeatureRows, FromHost, GpuHostOp, GpuHostOps, HostEvent, ToHost } from './protocol';
+import type { RunCompute } from '../lamm/run';
+import type { FeatureRows, FromHost, GpuHostInfo, GpuHostOp, GpuHostOps, HostEvent, ToHost } from './protocol';
 
 /** A MessagePort as both ends have it (Electron's MessagePortMain, a DOM MessagePort, a test bridge). */
 export interface HostPort {
@@ -105,4 +106,14 @@ export class GpuHostClient {
       else p.reject(m.cancelled ? new CancelledError() : new Error(m.error));
     }
   }
+}
+
+/** trainRun's hooks.compute on the GPU host page: its model must be loadModel'ed from the run's model folder. */
+export function runCompute(client: GpuHostClient, info: GpuHostInfo): RunCompute {
+  const a = info.adapter;
+  return {
+    backend: `${info.backend} in the GPU host window (${[a.vendor, a.architecture].filter(Boolean).join(' ') || a.description || 'unnamed adapter'}, ${a.software ? 'software' : 'hardware'})`,
+    embedPixels: (pixels) => client.call('embedPixels', { pixels }),
+    trainPrompts: (setup, config, data, hooks) => client.train(setup, config, data, hooks),
+  };
 }

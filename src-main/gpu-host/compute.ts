@@ -22,7 +22,6 @@ g.setImmediate ??= (fn) => void setTimeout(fn, 0);
 let fault: Error | null = null;
 let lastKernel = 'none yet';
 let info: GpuHostInfo | null = null;
-let model: ClipModel | null = null;
 
 function firstLine(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
@@ -96,11 +95,6 @@ async function init(): Promise<GpuHostInfo> {
   return info;
 }
 
-function needModel(): ClipModel {
-  if (!model) throw new Error('no model loaded on the GPU host');
-  return model;
-}
-
 type Send = (m: FromHost, transfer?: Transferable[]) => void;
 
 /** Serves one port: calls run one after another in arrival order; features answers and cancels go straight through. */
@@ -110,6 +104,12 @@ export function serve(port: { postMessage(m: unknown, transfer?: Transferable[])
   const asks = new Map<number, { resolve(f: FeatureRows): void; reject(e: Error): void }>();
   let nextAsk = 1;
   let queue: Promise<unknown> = Promise.resolve();
+  // Each port (a window's client, a training job's relay) has its own model.
+  let model: ClipModel | null = null;
+  const needModel = (): ClipModel => {
+    if (!model) throw new Error('no model loaded on the GPU host');
+    return model;
+  };
 
   const askFeatures = (id: number, samples: Sample[]) =>
     new Promise<FeatureRows>((resolve, reject) => {
@@ -211,7 +211,7 @@ export function serve(port: { postMessage(m: unknown, transfer?: Transferable[])
   };
 }
 
-// The page is handed its port once, by the preload (Electron) or the test harness.
+// The page is handed a port per client, by the preload (Electron) or the test harness.
 window.addEventListener('message', (e) => {
   if (e.source === window && e.data === PORT_MESSAGE && e.ports[0]) serve(e.ports[0]);
 });

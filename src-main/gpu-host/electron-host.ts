@@ -4,6 +4,7 @@
 // cage), so the GPU work goes where Electron's WebGPU is: a renderer. Electron is passed in, so
 // this file is tested under plain Node with fakes.
 import type { BrowserWindow, BrowserWindowConstructorOptions, MessageChannelMain } from 'electron';
+import type { GpuRelay } from '../jobs/training';
 import { GpuHostClient } from './client';
 import { GPU_PORT_CHANNEL, type FromHost, type GpuHostInfo, type ToHost } from './protocol';
 
@@ -37,7 +38,16 @@ export interface GpuHost {
   client: GpuHostClient;
   info: GpuHostInfo;
   window: BrowserWindow;
+  /** Another port to the page, for a training worker (the main process relays its messages). */
+  openRelay(): GpuRelay;
   close(): void;
+}
+
+function handPort(electron: ElectronParts, win: BrowserWindow) {
+  const { port1, port2 } = new electron.MessageChannelMain();
+  win.webContents.postMessage(GPU_PORT_CHANNEL, null, [port2]);
+  port1.start();
+  return port1;
 }
 
 /**
@@ -50,17 +60,18 @@ export async function openGpuHost(electron: ElectronParts, preloadPath: string, 
   contents.setWindowOpenHandler(() => ({ action: 'deny' }));
   contents.on('will-navigate', (e) => e.preventDefault());
   contents.on('will-redirect', (e) => e.preventDefault());
-  const { port1, port2 } = new electron.MessageChannelMain();
-  const client = new GpuHostClient({
-    postMessage: (m: ToHost) => port1.postMessage(m),
-    onMessage: (listener: (m: FromHost) => void) => port1.on('message', (e) => listener(e.data as FromHost)),
-  });
-  port1.start();
   const close = () => {
     client.close('the GPU host window closed');
-    port1.close();
     if (!win.isDestroyed()) win.destroy();
   };
+  let port1: ReturnType<typeof handPort> | null = null;
+  let pageListener: ((m: FromHost) => void) | null = null;
+  const client = new GpuHostClient({
+    postMessage: (m: ToHost) => port1?.postMessage(m),
+    onMessage: (listener: (m: FromHost) => void) => {
+      pageListener = listener;
+    },
+  });
   contents.on('render-process-gone', (_e, details) => {
     client.close(`the GPU host page stopped (${details.reason})`);
     close();
@@ -68,9 +79,26 @@ export async function openGpuHost(electron: ElectronParts, preloadPath: string, 
   win.on('closed', () => client.close('the GPU host window closed'));
   try {
     await win.loadURL(url);
-    contents.postMessage(GPU_PORT_CHANNEL, null, [port2]);
+    port1 = handPort(electron, win);
+    port1.on('message', (e) => pageListener?.(e.data as FromHost));
     const info = await client.call('init', {});
-    return { client, info, window: win, close };
+    const openRelay = (): GpuRelay => {
+      if (win.isDestroyed()) throw new Error('the GPU host window closed');
+      const port = handPort(electron, win);
+      const listeners = new Set<(m: FromHost) => void>();
+      port.on('message', (e) => listeners.forEach((l) => l(e.data as FromHost)));
+      return {
+        postMessage: (m) => port.postMessage(m),
+        onMessage(l) {
+          listeners.add(l);
+          return () => {
+            listeners.delete(l);
+            if (listeners.size === 0) port.close();
+          };
+        },
+      };
+    };
+    return { client, info, window: win, openRelay, close };
   } catch (err) {
     close();
     throw err;

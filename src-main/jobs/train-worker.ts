@@ -3,10 +3,12 @@
 // the run at the next step boundary.
 import { parentPort, workerData } from 'node:worker_threads';
 import { describeBackend, initBackend } from '../backend';
-import { loadClip } from '../clip/model';
+import { loadClip, readModelFiles } from '../clip/model';
+import { GpuHostClient, runCompute } from '../gpu-host/client';
+import type { FromHost } from '../gpu-host/protocol';
 import type { ClipModel } from '../clip/types';
 import { ProjectStore } from '../data/store';
-import { trainRun } from '../lamm/run';
+import { trainRun, type RunCompute } from '../lamm/run';
 import { CancelledError, type JobContext } from './context';
 import type { TrainJobRequest, WorkerCommand, WorkerMessage } from './training';
 import { firstLine } from '../errors';
@@ -15,8 +17,10 @@ if (!parentPort) throw new Error('train-worker.ts must run as a worker thread');
 const port = parentPort;
 const request = workerData as TrainJobRequest;
 const controller = new AbortController();
+const gpuListeners: ((m: FromHost) => void)[] = [];
 port.on('message', (m: WorkerCommand) => {
   if (m.type === 'cancel') controller.abort();
+  else if (m.type === 'gpu') gpuListeners.forEach((l) => l(m.m));
 });
 const post = (m: WorkerMessage) => port.postMessage(m);
 
@@ -26,10 +30,20 @@ let store: ProjectStore | null = null;
 let model: ClipModel | null = null;
 try {
   const backend = await initBackend(request.backend);
-  post({ type: 'backend', backend: describeBackend(backend) });
+  if (!request.gpuHost) post({ type: 'backend', backend: describeBackend(backend) });
   store = ProjectStore.open(request.dbFile);
   model = await loadClip(request.modelDir);
+  // In Electron with a GPU: the image encoder and the training loop run on the GPU host page, over the main process's relay.
+  let compute: RunCompute | undefined;
+  if (request.gpuHost) {
+    const client = new GpuHostClient({ postMessage: (m) => post({ type: 'gpu', m }), onMessage: (l) => gpuListeners.push(l) });
+    const info = await client.call('init', {});
+    await client.loadModel(readModelFiles(request.modelDir));
+    compute = runCompute(client, info);
+    post({ type: 'backend', backend: compute.backend });
+  }
   const outcome = await trainRun(store, model, request, {
+    compute,
     ctx,
     onRunCreated: (runId) => post({ type: 'run', runId }),
     onStep: (runId, step) => post({ type: 'step', runId, step }),

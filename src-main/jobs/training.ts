@@ -15,6 +15,7 @@ import { ProjectStore } from '../data/store';
 import type { EpochRecord, StepEvent } from '../lamm/trainer';
 import type { TrainOutcome, TrainRequest } from '../lamm/run';
 import { CancelledError, type JobContext, type Progress } from './context';
+import type { FromHost, ToHost } from '../gpu-host/protocol';
 import { firstLine } from '../errors';
 
 export interface TrainJobRequest extends TrainRequest {
@@ -24,6 +25,18 @@ export interface TrainJobRequest extends TrainRequest {
   modelDir: string;
   /** Force a TensorFlow.js backend in the worker (else LAMM_BACKEND / the default order). */
   backend?: string;
+  /** Set by startTraining when given a GPU relay: the image encoder and the training loop run on the GPU host page. */
+  gpuHost?: boolean;
+}
+
+/**
+ * A port to Electron's GPU host page that the main process lends a worker: Electron's
+ * MessagePortMain cannot be moved into a worker thread, so its messages are relayed verbatim.
+ */
+export interface GpuRelay {
+  postMessage(m: ToHost): void;
+  /** Returns the unsubscribe. */
+  onMessage(listener: (m: FromHost) => void): () => void;
 }
 
 /**
@@ -40,9 +53,9 @@ export type TrainJobEvent =
   | { type: 'log'; message: string };
 
 /** Messages from the worker: the events, then exactly one 'done' or 'failed'. */
-export type WorkerMessage = TrainJobEvent | { type: 'done'; outcome: TrainOutcome } | { type: 'failed'; message: string; cancelled: boolean };
+export type WorkerMessage = TrainJobEvent | { type: 'done'; outcome: TrainOutcome } | { type: 'failed'; message: string; cancelled: boolean } | { type: 'gpu'; m: ToHost };
 /** Messages to the worker. */
-export type WorkerCommand = { type: 'cancel' };
+export type WorkerCommand = { type: 'cancel' } | { type: 'gpu'; m: FromHost };
 
 export interface TrainingJob {
   /** Resolves when the worker has started the run record. */
@@ -76,9 +89,10 @@ export function setTrainingWorkerEntry(entry: WorkerEntry | null): void {
   entryOverride = entry;
 }
 
-export function startTraining(request: TrainJobRequest, onEvent: (e: TrainJobEvent) => void = () => {}): TrainingJob {
+export function startTraining(request: TrainJobRequest, onEvent: (e: TrainJobEvent) => void = () => {}, relay?: GpuRelay): TrainingJob {
   const entry = trainingWorkerEntry();
-  const worker = new Worker(entry.url, { workerData: request, execArgv: entry.execArgv });
+  const worker = new Worker(entry.url, { workerData: { ...request, gpuHost: Boolean(relay) }, execArgv: entry.execArgv });
+  const unrelay = relay?.onMessage((m) => worker.postMessage({ type: 'gpu', m } satisfies WorkerCommand));
   let runId: number | null = null;
   let settled = false;
   let resolveRunId!: (id: number) => void;
@@ -96,6 +110,7 @@ export function startTraining(request: TrainJobRequest, onEvent: (e: TrainJobEve
       if (settled) return;
       settled = true;
       if (killTimer) clearTimeout(killTimer);
+      unrelay?.();
       if (err) {
         rejectRunId(err);
         reject(err);
@@ -116,6 +131,9 @@ export function startTraining(request: TrainJobRequest, onEvent: (e: TrainJobEve
           break;
         case 'failed':
           finish(m.cancelled ? new CancelledError() : new Error(m.message));
+          break;
+        case 'gpu':
+          relay?.postMessage(m.m);
           break;
         default:
           onEvent(m);
@@ -147,12 +165,12 @@ export function startTraining(request: TrainJobRequest, onEvent: (e: TrainJobEve
 }
 
 /** startTraining driven by a JobContext: its signal cancels, its progress receives the worker's. */
-export async function runTrainingJob(request: TrainJobRequest, ctx: JobContext, onEvent: (e: TrainJobEvent) => void = () => {}): Promise<TrainOutcome> {
+export async function runTrainingJob(request: TrainJobRequest, ctx: JobContext, onEvent: (e: TrainJobEvent) => void = () => {}, relay?: GpuRelay): Promise<TrainOutcome> {
   if (ctx.signal.aborted) throw new CancelledError();
   const job = startTraining(request, (e) => {
     if (e.type === 'progress') ctx.progress(e.progress);
     onEvent(e);
-  });
+  }, relay);
   const onAbort = () => job.cancel();
   ctx.signal.addEventListener('abort', onAbort, { once: true });
   try {

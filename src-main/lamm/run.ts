@@ -17,11 +17,11 @@ import { CancelledError, throwIfCancelled, type JobContext } from '../jobs/conte
 import type { RunSetupRecord } from './classifier';
 import { resolveTrainConfig, type TrainConfig, type TrainConfigInput } from './config';
 import { accuracyOf, predict, type Prediction } from './evaluate';
-import { setupLabelTokens } from './prompts';
+import { setupLabelTokens, type LabelTokenSetup } from './prompts';
 import { zeroShotTextFeatures } from './zeroshot';
 import { saveRunTensor } from '../data/run-tensors';
 import type { Sample } from './sampling';
-import { trainPrompts, type EpochRecord, type StepEvent, type TrainingData } from './trainer';
+import { trainPrompts, type EpochRecord, type StepEvent, type TrainedPrompts, type TrainHooks, type TrainingData } from './trainer';
 
 export interface TrainRequest {
   /** Dataset in the project; the only (or first) one when omitted. */
@@ -62,6 +62,15 @@ export interface RunHooks {
   /** Every epoch as logged; the last one again with its test accuracy once evaluated. */
   onEpoch?(runId: number, record: EpochRecord): void;
   log?(message: string): void;
+  /** Where the image encoder and the training loop run when not on this thread (Electron's GPU host page). */
+  compute?: RunCompute;
+}
+
+export interface RunCompute {
+  /** The backend line for the run record. */
+  backend: string;
+  embedPixels(pixels: Float32Array[]): Promise<Float32Array[]>;
+  trainPrompts(setup: LabelTokenSetup, config: TrainConfig, data: TrainingData, hooks: TrainHooks): Promise<TrainedPrompts>;
 }
 
 /** What the run's config_json holds: the resolved training config and how the task was set up. */
@@ -82,7 +91,7 @@ export async function trainRun(store: ProjectStore, model: ClipModel, request: T
   const allTest = store.listImages(datasetId, { split: 'test' }).filter((img) => classIndex.has(img.classId));
   if (allTest.length === 0) throw new Error('the test split of these classes is empty; nothing to evaluate on');
   const modelRecord = registerClipModel(store, model);
-  const backend = backendName();
+  const backend = hooks.compute?.backend ?? backendName();
 
   const runId = store.createRun({
     datasetId,
@@ -103,20 +112,20 @@ export async function trainRun(store: ProjectStore, model: ClipModel, request: T
       unreadable.add(f.imageId);
       hooks.log?.(`skipped ${f.path}: ${f.reason}`);
     });
-    noteFailures((await computeFeatures(store, model, { imageIds: allTest.map((img) => img.id), views: 1 }, hooks.ctx)).failed);
-    if (!config.onlineAugment) noteFailures((await computeFeatures(store, model, { imageIds: shotImages.map((t) => t.id), views: config.views }, hooks.ctx)).failed);
+    noteFailures((await computeFeatures(store, model, { imageIds: allTest.map((img) => img.id), views: 1, embed: hooks.compute?.embedPixels }, hooks.ctx)).failed);
+    if (!config.onlineAugment) noteFailures((await computeFeatures(store, model, { imageIds: shotImages.map((t) => t.id), views: config.views, embed: hooks.compute?.embedPixels }, hooks.ctx)).failed);
     const test = allTest.filter((img) => !unreadable.has(img.id));
     const trainImages = shotImages.filter((t) => !unreadable.has(t.id));
     if (test.length === 0 || trainImages.length === 0) throw new Error(`no readable ${test.length === 0 ? 'test' : 'training'} images left`);
     const testMatrix = loadFeatures(store, modelRecord.id, test.map((img) => img.id), 0, { normalize: true });
     const data = config.onlineAugment
-      ? onlineTrainingData(store, model, trainImages, config.seed)
+      ? onlineTrainingData(store, model, trainImages, config.seed, hooks.compute?.embedPixels)
       : cachedTrainingData(store, modelRecord.id, trainImages, config.views, model.config.projectionDim);
     const featuresSeconds = (performance.now() - featuresStarted) / 1000;
     throwIfCancelled(hooks.ctx);
 
     const trainStarted = performance.now();
-    const trained = await trainPrompts(model, setup, config, data, {
+    const trainHooks: TrainHooks = {
       ctx: hooks.ctx,
       onStep: (s) => hooks.onStep?.(runId, s),
       onEpoch: (e) => {
@@ -124,7 +133,8 @@ export async function trainRun(store: ProjectStore, model: ClipModel, request: T
         store.appendRunLog(runId, record);
         hooks.onEpoch?.(runId, record);
       },
-    });
+    };
+    const trained = await (hooks.compute ? hooks.compute.trainPrompts(setup, config, data, trainHooks) : trainPrompts(model, setup, config, data, trainHooks));
     const trainSeconds = (performance.now() - trainStarted) / 1000;
     throwIfCancelled(hooks.ctx);
 
@@ -226,7 +236,7 @@ function cachedTrainingData(store: ProjectStore, modelId: number, images: { id: 
  * Online augmentation: each step decodes (once, then from memory) and freshly augments its
  * images, then runs the image encoder. Every epoch gives each image a new seeded crop.
  */
-function onlineTrainingData(store: ProjectStore, model: ClipModel, images: { id: number; label: number }[], seed: number): TrainingData {
+function onlineTrainingData(store: ProjectStore, model: ClipModel, images: { id: number; label: number }[], seed: number, embed?: RunCompute['embedPixels']): TrainingData {
   const decoded = new Map<number, RgbImage>();
   const draws = new Map<number, number>();
   const infos = new Map<number, ImageInfo>();
@@ -246,7 +256,7 @@ function onlineTrainingData(store: ProjectStore, model: ClipModel, images: { id:
         draws.set(id, draw);
         return augmentedView(img, model.preprocess, deriveSeed(seed, 'online', id), draw);
       }));
-      const features = (await embedPixels(model, pixels)).map(normalizeRow);
+      const features = (await (embed ? embed(pixels) : embedPixels(model, pixels))).map(normalizeRow);
       return tf.tensor2d(stackRows(features, model.config.projectionDim), [batch.length, model.config.projectionDim]);
     },
   };

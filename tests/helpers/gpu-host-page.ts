@@ -11,6 +11,7 @@ import { build } from 'vite';
 import { ELECTRON_CSP } from '../../src-main/api/csp';
 import { GpuHostClient } from '../../src-main/gpu-host/client';
 import type { FromHost, GpuHostInfo, ToHost } from '../../src-main/gpu-host/protocol';
+import type { GpuRelay } from '../../src-main/jobs/training';
 import { PORT_MESSAGE } from '../../src-main/gpu-host/protocol';
 import { REPO_ROOT } from './golden';
 
@@ -20,6 +21,8 @@ export const CHROMIUM_WEBGPU_ARGS = ['--no-sandbox', '--enable-unsafe-webgpu', '
 
 export interface GpuHostPage {
   client: GpuHostClient;
+  /** Opens another port to the page, as Electron's main process relays one to a training worker. */
+  openRelay(): Promise<GpuRelay>;
   info: GpuHostInfo | null;
   /** Why there is no WebGPU adapter in the page, when there is none. */
   noAdapter: string | null;
@@ -67,26 +70,39 @@ export async function openGpuHostPage(): Promise<GpuHostPage> {
     page.on('console', (m) => {
       if (/content security policy/i.test(m.text())) errors.push(m.text());
     });
-    const listeners: ((m: FromHost) => void)[] = [];
-    await page.exposeFunction('__lammFromHost', (m: FromHost) => listeners.forEach((l) => l(m)));
+    // Port n of the page: messages from it go to listeners[n].
+    const listeners: ((m: FromHost) => void)[][] = [];
+    await page.exposeFunction('__lammFromHost', (n: number, m: FromHost) => listeners[n]?.forEach((l) => l(m)));
     await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/gpu.html`);
     if (errors.length) throw new Error(`the GPU host page failed to load: ${errors[0]}`);
-    await page.evaluate((portMessage) => {
-      const fromWire = (v: any): any => {
-        if (v && typeof v === 'object' && '$map' in v) return new Map(v.$map.map(([k, x]: [string, unknown]) => [k, fromWire(x)]));
-        if (Array.isArray(v)) return v.map(fromWire);
-        if (v && typeof v === 'object' && !ArrayBuffer.isView(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, fromWire(x)]));
-        return v;
+    const openRelay = async (): Promise<GpuRelay> => {
+      const n = await page.evaluate((portMessage) => {
+        const w = window as any;
+        const fromWire = (v: any): any => {
+          if (v && typeof v === 'object' && '$map' in v) return new Map(v.$map.map(([k, x]: [string, unknown]) => [k, fromWire(x)]));
+          if (Array.isArray(v)) return v.map(fromWire);
+          if (v && typeof v === 'object' && !ArrayBuffer.isView(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, fromWire(x)]));
+          return v;
+        };
+        w.__lammPorts ??= [];
+        const i = w.__lammPorts.length;
+        const channel = new MessageChannel();
+        channel.port1.onmessage = (e) => w.__lammFromHost(i, e.data);
+        w.__lammPorts.push((m: unknown) => channel.port1.postMessage(fromWire(m)));
+        window.postMessage(portMessage, '*', [channel.port2]);
+        return i;
+      }, PORT_MESSAGE);
+      listeners[n] = [];
+      return {
+        postMessage: (m: ToHost) => void page.evaluate(([i, w]) => (window as any).__lammPorts[i as number](w), [n, toWire(m)] as const).catch(() => {}),
+        onMessage: (l) => {
+          listeners[n].push(l);
+          return () => listeners[n].splice(listeners[n].indexOf(l), 1);
+        },
       };
-      const channel = new MessageChannel();
-      channel.port1.onmessage = (e) => (window as any).__lammFromHost(e.data);
-      (window as any).__lammToHost = (m: unknown) => channel.port1.postMessage(fromWire(m));
-      window.postMessage(portMessage, '*', [channel.port2]);
-    }, PORT_MESSAGE);
-    const client = new GpuHostClient({
-      postMessage: (m: ToHost) => void page.evaluate((w) => (window as any).__lammToHost(w), toWire(m)).catch(() => {}),
-      onMessage: (l) => listeners.push(l),
-    });
+    };
+    const first = await openRelay();
+    const client = new GpuHostClient({ postMessage: first.postMessage, onMessage: (l) => void first.onMessage(l) });
     let info: GpuHostInfo | null = null;
     let noAdapter: string | null = null;
     try {
@@ -94,7 +110,7 @@ export async function openGpuHostPage(): Promise<GpuHostPage> {
     } catch (err) {
       noAdapter = (err as Error).message;
     }
-    return { client, info, noAdapter, close };
+    return { client, openRelay, info, noAdapter, close };
   } catch (err) {
     await close();
     throw err;

@@ -106,6 +106,18 @@ describe('GPU host window', () => {
     expect(host.info.adapter.software).toBe(false);
     expect(await host.client.call('embedTexts', { texts: ['a', 'b'] })).toHaveLength(2);
 
+    // A training worker's relay: a port of its own, handed over the same channel.
+    const relay = host.openRelay();
+    expect(w.record.posted).toEqual([GPU_PORT_CHANNEL, GPU_PORT_CHANNEL]);
+    const answer = new Promise<FromHost>((resolve) => {
+      const off = relay.onMessage((m) => {
+        off();
+        resolve(m);
+      });
+    });
+    relay.postMessage({ id: 7, op: 'embedTexts', params: { texts: ['c'] } });
+    expect(await answer).toMatchObject({ id: 7, ok: true });
+
     // The page's process dies mid-call: the call fails with one line, later calls too, the window goes.
     const pending = host.client.call('init', {});
     w.handlers['render-process-gone']({}, { reason: 'crashed' });

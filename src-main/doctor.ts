@@ -73,7 +73,7 @@ function checkWasm(): BackendCheck {
     return { name: 'wasm', loads: false, reason: '@tensorflow/tfjs-backend-wasm is not installed', fix: 'npm install' };
   }
   const gemm = nativeGemmUnavailableReason();
-  return { name: 'wasm', loads: true, detail: gemm ? `native GEMM ${gemm}` : 'with the native GEMM' };
+  return { name: 'wasm', loads: true, detail: gemm ? `native GEMM ${gemm}` : undefined };
 }
 
 export async function doctor(): Promise<DoctorReport> {
@@ -89,7 +89,11 @@ export async function doctor(): Promise<DoctorReport> {
   // The real selection (not a guess from the checks above): what every engine command will use.
   let automatic: string;
   try {
-    automatic = describeBackend(await initBackend(''));
+    const picked = await initBackend('');
+    automatic = describeBackend(picked);
+    // Whether the native GEMM loaded is known only once wasm has started.
+    const wasm = backends.find((b) => b.name === 'wasm');
+    if (picked.name === 'wasm' && wasm?.loads) wasm.detail = picked.accelerator ? `with ${picked.accelerator}` : `native GEMM ${picked.acceleratorSkipped ?? 'not loaded'}`;
   } catch (err) {
     automatic = `none: ${err instanceof Error ? err.message : String(err)}`;
   }

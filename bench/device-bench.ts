@@ -61,5 +61,7 @@ model.dispose();
 fs.rmSync(dir, { recursive: true, force: true });
 log(`${spec === TINY_SPEC ? 'tiny' : 'B/16'} image features: ${(images / imageSeconds).toFixed(1)} images/s`);
 
-process.stdout.write(`${JSON.stringify({ backend: describeBackend(backend), train, imageFeatures: { model: spec === TINY_SPEC ? 'tiny' : 'ViT-B/16', batch: images, seconds: imageSeconds, imagesPerSecond: images / imageSeconds } })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ backend: describeBackend(backend), train, imageFeatures: { model: spec === TINY_SPEC ? 'tiny' : 'ViT-B/16', batch: images, seconds: imageSeconds, imagesPerSecond: images / imageSeconds } })}\n`,
+);
 stopWebGpu();

@@ -31,7 +31,10 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lamm-bench-encode-'));
 writeSyntheticClip(dir, { ...SPEC, seed: 1, vocabFrom: fs.existsSync(path.join(REAL_VOCAB, 'vocab.json')) ? REAL_VOCAB : undefined });
 const model = await loadClip(dir, { textInputGradients: false });
 
-const prompts = Array.from({ length: TEXTS }, (_, i) => `a photo of a ${['dog', 'red circle', 'annual crop land', 'x-ray of a left lung'][i % 4]} number ${i}.`);
+const prompts = Array.from(
+  { length: TEXTS },
+  (_, i) => `a photo of a ${['dog', 'red circle', 'annual crop land', 'x-ray of a left lung'][i % 4]} number ${i}.`,
+);
 const ids = tokenizeForModel(model, prompts);
 const padded = ids.map((r) => [...r, ...new Array(77 - r.length).fill(model.tokenizer.eot)]);
 
@@ -49,7 +52,8 @@ async function timeIt(run: () => tf.Tensor, reps = 2): Promise<number> {
 }
 
 const BATCH = 32;
-const encodeAll = (rows: number[][]) => () => tf.tidy(() => tf.concat(Array.from({ length: Math.ceil(rows.length / BATCH) }, (_, b) => model.encodeText(rows.slice(b * BATCH, (b + 1) * BATCH)))));
+const encodeAll = (rows: number[][]) => () =>
+  tf.tidy(() => tf.concat(Array.from({ length: Math.ceil(rows.length / BATCH) }, (_, b) => model.encodeText(rows.slice(b * BATCH, (b + 1) * BATCH)))));
 const cutSeconds = await timeIt(encodeAll(ids));
 const fullSeconds = await timeIt(encodeAll(padded));
 const pixels = tf.randomNormal([IMAGES, 224, 224, 3]) as tf.Tensor4D;

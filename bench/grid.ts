@@ -51,10 +51,14 @@ async function writePhoto(file: string, seed: number): Promise<void> {
   const freq = 0.1 + rand() * 0.6;
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
-      for (let c = 0; c < 3; c++) raw[(y * w + x) * 3 + c] = Math.max(0, Math.min(255, base[c] + 70 * Math.sin((x + y * rand()) * freq + c) + 30 * (rand() - 0.5)));
+      for (let c = 0; c < 3; c++)
+        raw[(y * w + x) * 3 + c] = Math.max(0, Math.min(255, base[c] + 70 * Math.sin((x + y * rand()) * freq + c) + 30 * (rand() - 0.5)));
     }
   }
-  await sharp(raw, { raw: { width: w, height: h, channels: 3 } }).resize(320, 240, { kernel: 'cubic' }).jpeg({ quality: 85 }).toFile(file);
+  await sharp(raw, { raw: { width: w, height: h, channels: 3 } })
+    .resize(320, 240, { kernel: 'cubic' })
+    .jpeg({ quality: 85 })
+    .toFile(file);
 }
 
 /** The large project: generated once, imported by the real importer, reused while complete. */
@@ -106,7 +110,10 @@ function cpuPerFrame(events: TraceEvent[]): number[] {
   const tids = new Map<number, number>();
   for (const f of frames) tids.set(f.tid, (tids.get(f.tid) ?? 0) + 1);
   const main = [...tids].sort((a, b) => b[1] - a[1])[0]?.[0];
-  const starts = frames.filter((f) => f.tid === main).map((f) => f.ts).sort((a, b) => a - b);
+  const starts = frames
+    .filter((f) => f.tid === main)
+    .map((f) => f.ts)
+    .sort((a, b) => a - b);
   const tasks = events.filter((e) => e.tid === main && e.ph === 'X' && e.name === 'ThreadControllerImpl::RunTask').sort((a, b) => a.ts - b.ts);
   const cpu = new Array<number>(Math.max(0, starts.length - 1)).fill(0);
   let f = 0;
@@ -127,14 +134,19 @@ async function measure(browser: Browser, served: Served, images: number): Promis
   page.on('pageerror', (e) => process.stderr.write(`page error: ${e.message}\n`));
   try {
     await page.goto(served.url);
-    await page.getByTestId('current-project').getByText(`${images.toLocaleString('en-US')} images`).waitFor({ timeout: 600_000 });
+    await page
+      .getByTestId('current-project')
+      .getByText(`${images.toLocaleString('en-US')} images`)
+      .waitFor({ timeout: 600_000 });
     await page.getByTestId('nav-curate').click();
     await page.waitForFunction(
       (n) => {
         const count = document.querySelector('[data-testid="grid-count"]')?.textContent ?? '';
         const grid = document.querySelector('[data-testid="thumb-grid"]')?.getBoundingClientRect();
         // Only the images on screen: lazy ones below the fold have not started loading.
-        const imgs = ([...document.querySelectorAll('[data-testid="thumb-grid"] img')] as HTMLImageElement[]).filter((i) => grid && i.getBoundingClientRect().top < grid.bottom);
+        const imgs = ([...document.querySelectorAll('[data-testid="thumb-grid"] img')] as HTMLImageElement[]).filter(
+          (i) => grid && i.getBoundingClientRect().top < grid.bottom,
+        );
         return count.replace(/,/g, '').includes(`${n} of ${n}`) && imgs.length > 0 && imgs.every((i) => i.complete && i.naturalWidth > 0);
       },
       String(images),
@@ -195,9 +207,15 @@ async function measureBaseline(browser: Browser): Promise<Frames> {
   await context.addInitScript({ content: 'globalThis.__name = (f) => f;' });
   const page = await context.newPage();
   try {
-    const cells = Array.from({ length: 8 }, (_, i) => `<div style="width:136px;height:136px;background:hsl(${i * 45} 60% 50%);border-radius:6px;position:relative"><span style="position:absolute;left:4px;bottom:4px;font:700 9px sans-serif;background:#fff;padding:0 6px;border-radius:7px">CLASS ${i}</span></div>`).join('');
+    const cells = Array.from(
+      { length: 8 },
+      (_, i) =>
+        `<div style="width:136px;height:136px;background:hsl(${i * 45} 60% 50%);border-radius:6px;position:relative"><span style="position:absolute;left:4px;bottom:4px;font:700 9px sans-serif;background:#fff;padding:0 6px;border-radius:7px">CLASS ${i}</span></div>`,
+    ).join('');
     const rows = Array.from({ length: 700 }, () => `<div style="display:flex;gap:8px;height:144px">${cells}</div>`).join('');
-    await page.setContent(`<body style="margin:0"><div id="scroller" style="position:absolute;left:264px;top:306px;width:1144px;height:528px;overflow:auto">${rows}</div></body>`);
+    await page.setContent(
+      `<body style="margin:0"><div id="scroller" style="position:absolute;left:264px;top:306px;width:1144px;height:528px;overflow:auto">${rows}</div></body>`,
+    );
     await page.waitForTimeout(500);
     return await scroll(page, '#scroller');
   } finally {
@@ -209,7 +227,11 @@ function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
 }
 
-const p95Of = (f: Frames) => quantile([...f.deltas].sort((a, b) => a - b), 0.95);
+const p95Of = (f: Frames) =>
+  quantile(
+    [...f.deltas].sort((a, b) => a - b),
+    0.95,
+  );
 
 function report(label: string, run: number, f: Frames, baseline?: Frames): void {
   const s = [...f.deltas].sort((a, b) => a - b);
@@ -243,7 +265,11 @@ async function bench(label: string, args: string[], images: number, stateDir?: s
 
 async function main(): Promise<void> {
   // The bench drives the UI as built now.
-  if (!process.argv.includes('--no-build')) execFileSync(process.execPath, [path.join(ROOT, 'node_modules/electron-vite/bin/electron-vite.js'), 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  if (!process.argv.includes('--no-build'))
+    execFileSync(process.execPath, [path.join(ROOT, 'node_modules/electron-vite/bin/electron-vite.js'), 'build'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
   console.log(`scripted scroll: ${STEP_PX} px per frame for ${FRAMES} frames, 1440x900 headless Chromium; frame budget ${FRAME_BUDGET_MS.toFixed(1)} ms`);
   if (only !== 'large') {
     // The demo state folder is kept, so the demo is generated once.

@@ -46,7 +46,8 @@ async function child(stage: 'import' | 'features', dataDir: string, dbFile: stri
     const t0 = performance.now();
     const summary = await importFolder(store, dataDir, {}, ctx);
     const seconds = (performance.now() - t0) / 1000;
-    if (summary.images !== fs.readdirSync(dataDir, { recursive: true }).filter((f) => /\.(jpg|png)$/.test(String(f))).length) throw new Error('import missed images');
+    if (summary.images !== fs.readdirSync(dataDir, { recursive: true }).filter((f) => /\.(jpg|png)$/.test(String(f))).length)
+      throw new Error('import missed images');
     result = { images: summary.images, seconds, perSecond: summary.images / seconds };
   } else {
     const { loadClip } = await import('../src-main/clip');
@@ -83,14 +84,19 @@ async function writePhoto(file: string, seed: number): Promise<void> {
       for (let c = 0; c < 3; c++) raw[(y * w + x) * 3 + c] = Math.max(0, Math.min(255, base[c] + 60 * Math.sin((x + seed) * 0.3 + c) + 40 * (rand() - 0.5)));
     }
   }
-  await sharp(raw, { raw: { width: w, height: h, channels: 3 } }).resize(PHOTO.width, PHOTO.height, { kernel: 'cubic' }).jpeg({ quality: 85 }).toFile(file);
+  await sharp(raw, { raw: { width: w, height: h, channels: 3 } })
+    .resize(PHOTO.width, PHOTO.height, { kernel: 'cubic' })
+    .jpeg({ quality: 85 })
+    .toFile(file);
 }
 
 /** A 16000×16000 PNG of one seeded colour: a few MB of file, 768 MB of pixels. */
 async function writeHugePng(file: string, seed: number): Promise<void> {
   const rand = mulberry32(seed);
   const background = { r: Math.floor(rand() * 256), g: Math.floor(rand() * 256), b: Math.floor(rand() * 256) };
-  await sharp({ create: { width: 16_000, height: 16_000, channels: 3, background } }).png({ compressionLevel: 1 }).toFile(file);
+  await sharp({ create: { width: 16_000, height: 16_000, channels: 3, background } })
+    .png({ compressionLevel: 1 })
+    .toFile(file);
 }
 
 async function ensureDataset(images: number, huge: number): Promise<string> {
@@ -147,15 +153,21 @@ async function parent(): Promise<void> {
     rows.push({ images, imp, feat, dbMiB: fs.statSync(dbFile).size / 2 ** 20 });
   }
   const f1 = (x: unknown) => Number(x).toFixed(1);
-  console.log(`import + thumbnails of ${PHOTO.width}x${PHOTO.height} JPEGs${huge ? ` and ${huge} 16000x16000 PNGs` : ''}; features with ${path.basename(model)} (${views} view${views === '1' ? '' : 's'}) on ${rows[0].feat.backend}`);
+  console.log(
+    `import + thumbnails of ${PHOTO.width}x${PHOTO.height} JPEGs${huge ? ` and ${huge} 16000x16000 PNGs` : ''}; features with ${path.basename(model)} (${views} view${views === '1' ? '' : 's'}) on ${rows[0].feat.backend}`,
+  );
   console.log('images | import images/s | import peak RSS MiB (RSS at 1/4..4/4) | features/s | features peak RSS MiB (RSS at 1/4..4/4) | DB MiB');
   for (const r of rows) {
     const cell = (m: Record<string, number | string>) => `${f1(m.peakRssMiB)} (${m.quartersMiB})`;
-    console.log(`${String(r.images).padStart(6)} | ${f1(r.imp.perSecond).padStart(15)} | ${cell(r.imp).padStart(37)} | ${f1(r.feat.perSecond).padStart(10)} | ${cell(r.feat).padStart(39)} | ${f1(r.dbMiB).padStart(6)}`);
+    console.log(
+      `${String(r.images).padStart(6)} | ${f1(r.imp.perSecond).padStart(15)} | ${cell(r.imp).padStart(37)} | ${f1(r.feat.perSecond).padStart(10)} | ${cell(r.feat).padStart(39)} | ${f1(r.dbMiB).padStart(6)}`,
+    );
   }
   const [small, large] = rows;
   const growth = (key: 'imp' | 'feat') => Number(large[key].peakRssMiB) - Number(small[key].peakRssMiB);
-  console.log(`peak RSS growth ${small.images} → ${large.images} images: import ${growth('imp').toFixed(1)} MiB, features ${growth('feat').toFixed(1)} MiB (the DB grew ${(large.dbMiB - small.dbMiB).toFixed(1)} MiB)`);
+  console.log(
+    `peak RSS growth ${small.images} → ${large.images} images: import ${growth('imp').toFixed(1)} MiB, features ${growth('feat').toFixed(1)} MiB (the DB grew ${(large.dbMiB - small.dbMiB).toFixed(1)} MiB)`,
+  );
 }
 
 if (flag('child')) {

@@ -42,7 +42,9 @@ try {
   const train = store.listImages(datasetId, { split: 'train' });
   const checked = store.listImages(datasetId, split ? { split } : {}).length;
   const flips = Math.round(rate * train.length);
-  console.log(`demo: ${classes.length} classes, ${checked} images checked, ${flips} of ${train.length} training labels flipped per seed (rate ${rate}), ${folds} folds, seeds ${seeds.join(',')}`);
+  console.log(
+    `demo: ${classes.length} classes, ${checked} images checked, ${flips} of ${train.length} training labels flipped per seed (rate ${rate}), ${folds} folds, seeds ${seeds.join(',')}`,
+  );
   const totals = new Map<string, { precision: number; recall: number }>();
   for (const seed of seeds) {
     // Plant the mistakes: each flipped image gets a uniformly drawn other class.
@@ -59,7 +61,9 @@ try {
       const s = { precision: found.length ? hits / found.length : 1, recall: planted ? hits / planted : 1 };
       const t = totals.get(name) ?? { precision: 0, recall: 0 };
       totals.set(name, { precision: t.precision + s.precision / seeds.length, recall: t.recall + s.recall / seeds.length });
-      console.log(`seed ${String(seed).padStart(2)}  ${name.padEnd(36)} issues ${String(found.length).padStart(4)}  precision ${s.precision.toFixed(3)}  recall ${s.recall.toFixed(3)}${extra}`);
+      console.log(
+        `seed ${String(seed).padStart(2)}  ${name.padEnd(36)} issues ${String(found.length).padStart(4)}  precision ${s.precision.toFixed(3)}  recall ${s.recall.toFixed(3)}${extra}`,
+      );
     };
     for (const probe of PROBES) {
       for (const filter of ISSUE_FILTERS) {
@@ -67,13 +71,23 @@ try {
         const r = await findLabelIssues(store, model, datasetId, { probe, filter, folds, seed, split });
         // A planted issue's suggestion is right when it names the image's folder class.
         const right = r.issues.filter((i) => flipped.get(i.imageId) === i.suggestedClassId).length;
-        report(`${probe} probe, ${filter}`, r.issues.map((i) => i.imageId), `  right suggestion ${right}/${r.issues.length}  ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+        report(
+          `${probe} probe, ${filter}`,
+          r.issues.map((i) => i.imageId),
+          `  right suggestion ${right}/${r.issues.length}  ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+        );
       }
     }
     // The rule this replaced: a zero-shot run's prediction disagrees with the label at ≥ 0.7.
     const { runId } = await runZeroShot(store, model, { datasetId, split });
     const label = new Map(store.listImages(datasetId).map((i) => [i.id, i.classId]));
-    report('baseline: zero-shot ≥ 0.7', store.getPredictions(runId).filter((p) => p.score >= 0.7 && p.predictedClassId !== label.get(p.imageId)).map((p) => p.imageId));
+    report(
+      'baseline: zero-shot ≥ 0.7',
+      store
+        .getPredictions(runId)
+        .filter((p) => p.score >= 0.7 && p.predictedClassId !== label.get(p.imageId))
+        .map((p) => p.imageId),
+    );
     relabel(store, [...flipped.keys()], null);
   }
   console.log(`mean over ${seeds.length} seeds:`);

@@ -52,7 +52,9 @@ async function benchDemo(): Promise<void> {
     const imported = await importFolder(store, dataDir, { thumbnails: false });
     const out = await trainRun(store, model, { datasetId: imported.datasetId, config: { shots: DEMO_SHOTS } });
     const t = out.timings;
-    console.log(`demo (${imported.classes} classes × ${DEMO_SHOTS} shots, ${resolveTrainConfig().epochs} epochs): ${t.secondsPerEpoch.toFixed(3)} s/epoch, ${(1000 * t.secondsPerStep).toFixed(1)} ms/step; features ${t.featuresSeconds.toFixed(1)} s; zero-shot ${pct(out.zeroShot.accuracy)} → trained ${pct(out.trained.accuracy)}`);
+    console.log(
+      `demo (${imported.classes} classes × ${DEMO_SHOTS} shots, ${resolveTrainConfig().epochs} epochs): ${t.secondsPerEpoch.toFixed(3)} s/epoch, ${(1000 * t.secondsPerStep).toFixed(1)} ms/step; features ${t.featuresSeconds.toFixed(1)} s; zero-shot ${pct(out.zeroShot.accuracy)} → trained ${pct(out.trained.accuracy)}`,
+    );
   } finally {
     store.close();
     model.dispose();
@@ -61,7 +63,9 @@ async function benchDemo(): Promise<void> {
 
 async function benchB32(): Promise<void> {
   const r = await benchTrain({ classes: B32_CLASSES, shots: B32_SHOTS, steps: STEPS, spec: VIT_B32_SPEC });
-  console.log(`ViT-B/32-sized random model, ${r.classes} classes × ${r.shots} shots, batch 32: ${(1000 * r.stepSeconds).toFixed(0)} ms/step (mean of ${STEPS} after a warm-up step), ${r.stepsPerEpoch} steps/epoch → ${r.epochSeconds.toFixed(1)} s/epoch (extrapolated), peak RSS ${r.peakRssMB} MB`);
+  console.log(
+    `ViT-B/32-sized random model, ${r.classes} classes × ${r.shots} shots, batch 32: ${(1000 * r.stepSeconds).toFixed(0)} ms/step (mean of ${STEPS} after a warm-up step), ${r.stepsPerEpoch} steps/epoch → ${r.epochSeconds.toFixed(1)} s/epoch (extrapolated), peak RSS ${r.peakRssMB} MB`,
+  );
 }
 
 function pct(x: number): string {

@@ -23,5 +23,13 @@ if (!bin || !existsSync(bin)) {
   const r = spawnSync(process.execPath, [bin, '--error-on-fail'], { cwd: root, encoding: 'utf8' });
   const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;
   if (r.status === 0) console.log(`patches: applied (${(out.match(/✔/g) ?? []).length} package${(out.match(/✔/g) ?? []).length === 1 ? '' : 's'})`);
-  else console.warn(`patches: patch-package failed, dependencies stay unpatched: ${out.split('\n').map((l) => l.trim()).filter(Boolean).slice(-3).join(' | ')}`);
+  else
+    console.warn(
+      `patches: patch-package failed, dependencies stay unpatched: ${out
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean)
+        .slice(-3)
+        .join(' | ')}`,
+    );
 }

@@ -44,7 +44,9 @@ function selfTest() {
   const addon = createRequire(import.meta.url)(addonFile);
   const [batch, m, n, k] = [2, 5, 7, 3];
   const heap = new Float32Array(batch * (m * k + k * n + m * n));
-  heap.forEach((_, i) => { heap[i] = ((i * 7) % 11) - 5; });
+  heap.forEach((_, i) => {
+    heap[i] = ((i * 7) % 11) - 5;
+  });
   const bOffset = batch * m * k;
   const cOffset = bOffset + batch * k * n;
   addon.gemm(heap.buffer, 0, 4 * bOffset, 4 * cOffset, batch, batch, m, n, k, true, false);
@@ -91,7 +93,10 @@ function nodedirArgs() {
 }
 
 function firstError(log) {
-  const lines = log.split('\n').map((line) => line.trim()).filter(Boolean);
+  const lines = log
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
   return (lines.find((line) => /error/i.test(line) && !line.startsWith('gyp info')) ?? lines.at(-1) ?? 'no output').slice(0, 300);
 }
 

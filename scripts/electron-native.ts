@@ -82,7 +82,16 @@ export interface BuildTarget extends NativeRuntime {
 }
 
 export function electronTarget(install: ElectronInstall & { binary: string }, arch = process.arch): BuildTarget {
-  return { binary: install.binary, electron: install.version, modules: install.modules, platform: process.platform, arch, runtime: 'electron', distUrl: ELECTRON_HEADERS_URL, devdir: path.join(os.homedir(), '.electron-gyp') };
+  return {
+    binary: install.binary,
+    electron: install.version,
+    modules: install.modules,
+    platform: process.platform,
+    arch,
+    runtime: 'electron',
+    distUrl: ELECTRON_HEADERS_URL,
+    devdir: path.join(os.homedir(), '.electron-gyp'),
+  };
 }
 
 const betterSqliteDir = () => path.dirname(require.resolve('better-sqlite3/package.json', { paths: [ROOT] }));
@@ -95,7 +104,10 @@ export function buildElectronSqlite(target: BuildTarget, outDir: string, verbose
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'lamm-electron-sqlite-'));
   const failures: string[] = [];
   try {
-    for (const [via, make] of [['prebuild', prebuilt], ['node-gyp', compiled]] as const) {
+    for (const [via, make] of [
+      ['prebuild', prebuilt],
+      ['node-gyp', compiled],
+    ] as const) {
       const dir = path.join(scratch, via);
       fs.mkdirSync(dir);
       const made = make(source, dir, target, verbose);
@@ -108,7 +120,14 @@ export function buildElectronSqlite(target: BuildTarget, outDir: string, verbose
         failures.push(`${via}: built, but ${checked}`);
         continue;
       }
-      const stamp: BuildStamp = { electron: target.electron, modules: checked.modules, platform: target.platform, arch: target.arch, betterSqlite3: version, via };
+      const stamp: BuildStamp = {
+        electron: target.electron,
+        modules: checked.modules,
+        platform: target.platform,
+        arch: target.arch,
+        betterSqlite3: version,
+        via,
+      };
       fs.mkdirSync(outDir, { recursive: true });
       // Copy, then rename: a half-written addon is never picked up.
       const tmp = path.join(outDir, `.${ELECTRON_SQLITE_ADDON}.tmp`);
@@ -135,8 +154,20 @@ function prebuilt(source: string, dir: string, target: BuildTarget, verbose: boo
   } catch {
     return 'prebuild-install not found';
   }
-  const args = [bin, `--runtime=${target.runtime}`, `--target=${target.electron}`, `--arch=${target.arch}`, `--platform=${target.platform}`, ...(verbose ? ['--verbose'] : [])];
-  const r = spawnSync(process.execPath, args, { cwd: dir, encoding: 'utf8', stdio: verbose ? 'inherit' : 'pipe', env: { ...process.env, npm_config_build_from_source: '' } });
+  const args = [
+    bin,
+    `--runtime=${target.runtime}`,
+    `--target=${target.electron}`,
+    `--arch=${target.arch}`,
+    `--platform=${target.platform}`,
+    ...(verbose ? ['--verbose'] : []),
+  ];
+  const r = spawnSync(process.execPath, args, {
+    cwd: dir,
+    encoding: 'utf8',
+    stdio: verbose ? 'inherit' : 'pipe',
+    env: { ...process.env, npm_config_build_from_source: '' },
+  });
   const file = path.join(dir, 'build', 'Release', ELECTRON_SQLITE_ADDON);
   if (r.status === 0 && fs.existsSync(file)) return { file };
   return `no prebuilt binary (${lastLine(`${r.stdout ?? ''}\n${r.stderr ?? ''}`)})`;
@@ -147,9 +178,23 @@ function compiled(source: string, dir: string, target: BuildTarget, verbose: boo
   for (const entry of ['binding.gyp', 'package.json', 'src', 'deps']) fs.cpSync(path.join(source, entry), path.join(dir, entry), { recursive: true });
   const gyp = nodeGyp();
   if (!gyp) return 'node-gyp not found (it ships with npm)';
-  const args = [gyp, 'rebuild', '--release', `--target=${target.electron}`, `--arch=${target.arch}`, `--dist-url=${target.distUrl}`, `--devdir=${target.devdir}`];
+  const args = [
+    gyp,
+    'rebuild',
+    '--release',
+    `--target=${target.electron}`,
+    `--arch=${target.arch}`,
+    `--dist-url=${target.distUrl}`,
+    `--devdir=${target.devdir}`,
+  ];
   // npm's `nodedir` setting (/usr on Debian) would win over --target and build for Node: cleared.
-  const env = { ...process.env, npm_config_runtime: target.runtime, npm_config_target: target.electron, npm_config_disturl: target.distUrl, npm_config_nodedir: '' };
+  const env = {
+    ...process.env,
+    npm_config_runtime: target.runtime,
+    npm_config_target: target.electron,
+    npm_config_disturl: target.distUrl,
+    npm_config_nodedir: '',
+  };
   const r = spawnSync(process.execPath, args, { cwd: dir, encoding: 'utf8', stdio: verbose ? 'inherit' : 'pipe', env });
   const file = path.join(dir, 'build', 'Release', ELECTRON_SQLITE_ADDON);
   if (r.status === 0 && fs.existsSync(file)) return { file };
@@ -216,7 +261,8 @@ export function ensureElectronSqlite(opts: EnsureOptions = {}): EnsureResult {
   const target = electronTarget(install as ElectronInstall & { binary: string });
   const file = path.join(outDir, ELECTRON_SQLITE_ADDON);
   const stamp = readStamp(path.join(outDir, ELECTRON_SQLITE_STAMP));
-  const fresh = stamp && fs.existsSync(file) && !stampMismatch(stamp, target) && stamp.electron === target.electron && stamp.betterSqlite3 === betterSqliteVersion();
+  const fresh =
+    stamp && fs.existsSync(file) && !stampMismatch(stamp, target) && stamp.electron === target.electron && stamp.betterSqlite3 === betterSqliteVersion();
   if (!opts.force && fresh) return { status: 'ready', file, stamp };
   try {
     const built = buildElectronSqlite(target, outDir, !!opts.verbose);
@@ -249,7 +295,10 @@ function readOr(file: string, fallback: string): string {
 }
 
 function lines(log: string): string[] {
-  return log.split('\n').map((l) => l.trim()).filter(Boolean);
+  return log
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
 }
 
 function lastLine(log: string): string {

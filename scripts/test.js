@@ -18,7 +18,14 @@ function run(cmd, args) {
 function vitest(name, extraArgs) {
   const report = path.join(outDir, `${name}.json`);
   fs.rmSync(report, { force: true });
-  const status = run(process.execPath, [path.join(root, 'node_modules/vitest/vitest.mjs'), 'run', ...extraArgs, '--reporter=default', '--reporter=json', `--outputFile.json=${report}`]);
+  const status = run(process.execPath, [
+    path.join(root, 'node_modules/vitest/vitest.mjs'),
+    'run',
+    ...extraArgs,
+    '--reporter=default',
+    '--reporter=json',
+    `--outputFile.json=${report}`,
+  ]);
   let counts = { passed: 0, failed: 0, skipped: 0 };
   if (fs.existsSync(report)) {
     const r = JSON.parse(fs.readFileSync(report, 'utf8'));
@@ -34,7 +41,11 @@ function vitest(name, extraArgs) {
 }
 
 const total = { passed: 0, failed: 0, skipped: 0 };
-const add = (c) => { total.passed += c.passed; total.failed += c.failed; total.skipped += c.skipped; };
+const add = (c) => {
+  total.passed += c.passed;
+  total.failed += c.failed;
+  total.skipped += c.skipped;
+};
 
 const typecheck = run(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', 'tsconfig.json']);
 add(typecheck === 0 ? { passed: 1, failed: 0, skipped: 0 } : { passed: 0, failed: 1, skipped: 0 });

@@ -89,7 +89,9 @@ export function initBackend(force: string | undefined = process.env.LAMM_BACKEND
     }
     throw new Error(`no TensorFlow.js backend could start: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`);
   })();
-  pending.catch(() => { pending = null; });
+  pending.catch(() => {
+    pending = null;
+  });
   return pending;
 }
 

@@ -35,11 +35,22 @@ function checkTfjsNode(name: 'tfjs-node-gpu' | 'tfjs-node'): BackendCheck {
   try {
     dir = path.dirname(require.resolve(`${pkg}/package.json`));
   } catch {
-    return { name, loads: false, reason: `${pkg} is not installed: its install downloads libtensorflow, and the public download answers 403 since Aug 2026`, fix: MIRROR_FIX(pkg) };
+    return {
+      name,
+      loads: false,
+      reason: `${pkg} is not installed: its install downloads libtensorflow, and the public download answers 403 since Aug 2026`,
+      fix: MIRROR_FIX(pkg),
+    };
   }
   const lib = path.join(dir, 'deps', 'lib');
   const libs = fs.existsSync(lib) ? fs.readdirSync(lib).filter((f) => f.startsWith('libtensorflow') || f.startsWith('tensorflow')) : [];
-  if (libs.length === 0) return { name, loads: false, reason: `libtensorflow is missing in ${path.relative(process.cwd(), lib) || lib} (its download failed at install: the public bucket answers 403)`, fix: MIRROR_FIX(pkg) };
+  if (libs.length === 0)
+    return {
+      name,
+      loads: false,
+      reason: `libtensorflow is missing in ${path.relative(process.cwd(), lib) || lib} (its download failed at install: the public bucket answers 403)`,
+      fix: MIRROR_FIX(pkg),
+    };
   const addon = path.join(dir, 'lib');
   if (!fs.existsSync(addon) || !fs.readdirSync(addon, { recursive: true }).some((f) => String(f).endsWith('.node'))) {
     return { name, loads: false, reason: `${pkg}'s native addon was not built`, fix: `npm rebuild ${pkg} (with TFJS_NODE_CDN_STORAGE set as for the install)` };
@@ -53,16 +64,21 @@ function checkWebGpu(adapters: AdapterProbe[]): BackendCheck {
   if (hardware) return { name: 'webgpu', loads: true, detail: describeAdapter(hardware.adapter!) };
   const noDevice = noGpuDeviceReason();
   const software = found.map((a) => describeAdapter(a.adapter!));
-  const driverFix = process.platform === 'linux'
-    ? "install the GPU's Vulkan driver: the NVIDIA driver (its ICD in /usr/share/vulkan/icd.d), or mesa-vulkan-drivers for AMD and Intel; plus libvulkan1"
-    : 'update the GPU driver (WebGPU uses Metal on macOS, D3D12 on Windows)';
+  const driverFix =
+    process.platform === 'linux'
+      ? "install the GPU's Vulkan driver: the NVIDIA driver (its ICD in /usr/share/vulkan/icd.d), or mesa-vulkan-drivers for AMD and Intel; plus libvulkan1"
+      : 'update the GPU driver (WebGPU uses Metal on macOS, D3D12 on Windows)';
   const system = adapters.find((a) => a.route === 'system');
   const why = noDevice ?? `no hardware adapter (${system?.reason ?? 'the system driver gave none'})`;
   return {
     name: 'webgpu',
     loads: false,
-    reason: software.length ? `${why}; software adapters only (${software.join(', ')}), used only with LAMM_BACKEND=webgpu` : `${why}; no software adapter either`,
-    fix: noDevice ? 'none needed on a machine without a GPU (the order goes on to the CPU backends); in a container, pass the GPU in (docker --gpus all, or --device /dev/dri)' : driverFix,
+    reason: software.length
+      ? `${why}; software adapters only (${software.join(', ')}), used only with LAMM_BACKEND=webgpu`
+      : `${why}; no software adapter either`,
+    fix: noDevice
+      ? 'none needed on a machine without a GPU (the order goes on to the CPU backends); in a container, pass the GPU in (docker --gpus all, or --device /dev/dri)'
+      : driverFix,
   };
 }
 

@@ -177,7 +177,9 @@ app.on('web-contents-created', (_e, contents) => {
 });
 
 app.whenReady().then(() => {
-  session.defaultSession.setPermissionRequestHandler((_wc, permission, callback, details) => callback(isPermissionAllowed(permission, details.requestingUrl, appUrl)));
+  session.defaultSession.setPermissionRequestHandler((_wc, permission, callback, details) =>
+    callback(isPermissionAllowed(permission, details.requestingUrl, appUrl)),
+  );
   session.defaultSession.setPermissionCheckHandler((_wc, permission, requestingOrigin) => isPermissionAllowed(permission, requestingOrigin, appUrl));
   session.defaultSession.setDevicePermissionHandler(() => false); // no HID, serial or USB devices
   protocol.handle(APP_SCHEME, appProtocolHandler(RENDERER_DIR));

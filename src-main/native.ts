@@ -18,8 +18,19 @@ export interface NativeGemm {
    * when transposed), B[b] is k×n (n×k when transposed); a batch of 1 is shared by the other
    * operand's items. Throws on operands outside the buffer.
    */
-  gemm(buffer: ArrayBuffer, aOffset: number, bOffset: number, cOffset: number, batchA: number, batchB: number,
-    m: number, n: number, k: number, transposeA: boolean, transposeB: boolean): void;
+  gemm(
+    buffer: ArrayBuffer,
+    aOffset: number,
+    bOffset: number,
+    cOffset: number,
+    batchA: number,
+    batchB: number,
+    m: number,
+    n: number,
+    k: number,
+    transposeA: boolean,
+    transposeB: boolean,
+  ): void;
   /** The kernel in use, those this CPU can run (best first), and threads per call. */
   info(): { isa: string; available: string[]; threads: number };
   setThreads(threads: number): void;
@@ -153,7 +164,11 @@ function nativeBatchMatMul(gemm: NativeGemm, fallback: tf.KernelFunc): tf.Kernel
     const aBatchDims = a.shape.slice(0, -2);
     const bBatchDims = b.shape.slice(0, -2);
     const batchDims = tf.broadcast_util.assertAndGetBroadcastShape(aBatchDims, bBatchDims);
-    tf.util.assert(k === kB, () => `Error in matMul: inner shapes (${k}) and (${kB}) of Tensors with shapes ${a.shape} and ${b.shape} and transposeA=${transposeA} and transposeB=${transposeB} must match.`);
+    tf.util.assert(
+      k === kB,
+      () =>
+        `Error in matMul: inner shapes (${k}) and (${kB}) of Tensors with shapes ${a.shape} and ${b.shape} and transposeA=${transposeA} and transposeB=${transposeB} must match.`,
+    );
     const batchA = tf.util.sizeFromShape(aBatchDims);
     const batchB = tf.util.sizeFromShape(bBatchDims);
     const batch = tf.util.sizeFromShape(batchDims);
@@ -171,8 +186,19 @@ function nativeBatchMatMul(gemm: NativeGemm, fallback: tf.KernelFunc): tf.Kernel
     }
     const pairs = broadcastItems(aBatchDims, bBatchDims, batchDims);
     for (let item = 0; item < batch; item++) {
-      gemm.gemm(heap, aOffset + 4 * m * k * pairs.a[item], bOffset + 4 * k * n * pairs.b[item], outOffset + 4 * m * n * item,
-        1, 1, m, n, k, transposeA, transposeB);
+      gemm.gemm(
+        heap,
+        aOffset + 4 * m * k * pairs.a[item],
+        bOffset + 4 * k * n * pairs.b[item],
+        outOffset + 4 * m * n * item,
+        1,
+        1,
+        m,
+        n,
+        k,
+        transposeA,
+        transposeB,
+      );
     }
     return out;
   };

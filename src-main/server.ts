@@ -161,7 +161,9 @@ async function sendFile(res: http.ServerResponse, file: string, cacheControl: st
     ...(file.endsWith('.html') ? { 'Content-Security-Policy': serveCsp(res.req.headers.host) } : {}),
   });
   if (res.req.method === 'HEAD') return void res.end();
-  createReadStream(file).on('error', () => res.destroy()).pipe(res);
+  createReadStream(file)
+    .on('error', () => res.destroy())
+    .pipe(res);
 }
 
 function send(res: http.ServerResponse, status: number, type: string, body: string): void {

@@ -19,16 +19,34 @@ export interface AdapterRoute {
   needs?: string;
 }
 
-const LAVAPIPE_ICD = ['/usr/share/vulkan/icd.d/lvp_icd.x86_64.json', '/usr/share/vulkan/icd.d/lvp_icd.json', '/usr/share/vulkan/icd.d/lvp_icd.aarch64.json'].find((f) => fs.existsSync(f)) ?? '/usr/share/vulkan/icd.d/lvp_icd.x86_64.json';
+const LAVAPIPE_ICD =
+  ['/usr/share/vulkan/icd.d/lvp_icd.x86_64.json', '/usr/share/vulkan/icd.d/lvp_icd.json', '/usr/share/vulkan/icd.d/lvp_icd.aarch64.json'].find((f) =>
+    fs.existsSync(f),
+  ) ?? '/usr/share/vulkan/icd.d/lvp_icd.x86_64.json';
 
 /** Tried in order. The first is the user's own GPU driver; the rest are software stand-ins for tests. */
 export const ADAPTER_ROUTES: readonly AdapterRoute[] = [
   { name: 'system', software: false, flags: [], env: {}, options: { powerPreference: 'high-performance' }, api: null },
   // Mesa's llvmpipe through EGL without a display: WebGPU's compatibility mode on OpenGL ES 3.1+.
   // First of the software routes: it took 2/3 of SwiftShader's CPU time on the same embed-image run.
-  { name: 'llvmpipe', software: true, flags: ['backend=opengles'], env: { EGL_PLATFORM: 'surfaceless' }, options: { featureLevel: 'compatibility' }, api: 'OpenGL ES' },
+  {
+    name: 'llvmpipe',
+    software: true,
+    flags: ['backend=opengles'],
+    env: { EGL_PLATFORM: 'surfaceless' },
+    options: { featureLevel: 'compatibility' },
+    api: 'OpenGL ES',
+  },
   // SwiftShader's Vulkan ICD ships in Debian's chromium package; VK_ICD_FILENAMES makes the Vulkan loader use it alone.
-  { name: 'swiftshader', software: true, flags: ['backend=vulkan'], env: { VK_ICD_FILENAMES: '/usr/lib/chromium/vk_swiftshader_icd.json' }, options: {}, api: 'Vulkan', needs: '/usr/lib/chromium/vk_swiftshader_icd.json' },
+  {
+    name: 'swiftshader',
+    software: true,
+    flags: ['backend=vulkan'],
+    env: { VK_ICD_FILENAMES: '/usr/lib/chromium/vk_swiftshader_icd.json' },
+    options: {},
+    api: 'Vulkan',
+    needs: '/usr/lib/chromium/vk_swiftshader_icd.json',
+  },
   // Mesa's lavapipe: Dawn needs Mesa >= 25's (Debian 12's Mesa 22 lacks shaderUniform*ArrayDynamicIndexing).
   { name: 'lavapipe', software: true, flags: ['backend=vulkan'], env: { VK_ICD_FILENAMES: LAVAPIPE_ICD }, options: {}, api: 'Vulkan', needs: LAVAPIPE_ICD },
 ];
@@ -101,7 +119,12 @@ async function withEnv<T>(env: Record<string, string>, fn: () => Promise<T>): Pr
   }
 }
 
-interface Found { route: AdapterRoute; gpu: any; adapter: any; summary: AdapterSummary }
+interface Found {
+  route: AdapterRoute;
+  gpu: any;
+  adapter: any;
+  summary: AdapterSummary;
+}
 
 async function requestOn(route: AdapterRoute): Promise<Found | { reason: string }> {
   if (route.needs && !fs.existsSync(route.needs)) return { reason: `${route.needs} is absent` };
@@ -134,7 +157,10 @@ export async function probeAdapters(): Promise<AdapterProbe[]> {
  */
 export function noGpuDeviceReason(): string | null {
   if (process.platform !== 'linux') return null;
-  const nodes = [...safeList('/dev/dri').filter((f) => f.startsWith('renderD') || f.startsWith('card')), ...safeList('/dev').filter((f) => /^nvidia\d+$/.test(f) || f === 'dxg' || f === 'kfd')];
+  const nodes = [
+    ...safeList('/dev/dri').filter((f) => f.startsWith('renderD') || f.startsWith('card')),
+    ...safeList('/dev').filter((f) => /^nvidia\d+$/.test(f) || f === 'dxg' || f === 'kfd'),
+  ];
   return nodes.length ? null : 'no GPU device (/dev/dri, /dev/nvidia*, /dev/dxg absent)';
 }
 
@@ -201,7 +227,11 @@ function kernelOf(message: string): string {
 }
 
 function record(kind: string, message: string): void {
-  const detail = message.split('\n').map((l) => l.trim()).filter((l) => l && !/^validation:?$/i.test(l))[0] ?? kind;
+  const detail =
+    message
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !/^validation:?$/i.test(l))[0] ?? kind;
   const err = new GpuError(`GPU ${kind} in kernel ${kernelOf(message)} on ${current ? describeAdapter(current.summary) : 'WebGPU'}: ${detail}`.slice(0, 400));
   fault ??= err;
 }
@@ -325,5 +355,11 @@ export function loseDeviceForTest(): void {
 
 function firstLine(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
-  return text.split('\n').map((l) => l.trim()).filter(Boolean)[0]?.slice(0, 300) ?? 'unknown error';
+  return (
+    text
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)[0]
+      ?.slice(0, 300) ?? 'unknown error'
+  );
 }

@@ -2,15 +2,7 @@
 // (IPC, WebSocket); this file turns the contract's maps into a typed client on one side and
 // into calls on the service on the other, with no per-method code anywhere.
 import type { z } from 'zod';
-import {
-  METHODS,
-  METHOD_NAMES,
-  type EventName,
-  type LammApi,
-  type LammEvents,
-  type LammHandlers,
-  type MethodName,
-} from './contract';
+import { METHODS, METHOD_NAMES, type EventName, type LammApi, type LammEvents, type LammHandlers, type MethodName } from './contract';
 import { firstLine } from '../errors';
 
 export interface RequestMessage {
@@ -20,9 +12,7 @@ export interface RequestMessage {
   params: unknown;
 }
 
-export type ResponseMessage =
-  | { type: 'response'; id: number; ok: true; result: unknown }
-  | { type: 'response'; id: number; ok: false; error: string };
+export type ResponseMessage = { type: 'response'; id: number; ok: true; result: unknown } | { type: 'response'; id: number; ok: false; error: string };
 
 export interface EventMessage {
   type: 'event';
@@ -34,7 +24,10 @@ export type ServerMessage = ResponseMessage | EventMessage;
 
 /** A request's failure as the caller sees it: the service's one-line message. */
 export class RemoteError extends Error {
-  constructor(message: string, readonly method: string) {
+  constructor(
+    message: string,
+    readonly method: string,
+  ) {
     super(message);
     this.name = 'RemoteError';
   }

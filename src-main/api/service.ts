@@ -130,7 +130,9 @@ export class LammService implements LammHandlers {
       const s = await importFolder(p.store, root, {}, ctx);
       p.datasetId = s.datasetId;
       for (const f of s.skipped) ctx.log(`skipped ${f.path}: ${f.reason}`, 'warn');
-      ctx.log(`${s.images} images in ${s.classes} classes: ${s.added} added, ${s.changed} changed, ${s.moved} moved, ${s.removed} gone, ${s.skipped.length} skipped`);
+      ctx.log(
+        `${s.images} images in ${s.classes} classes: ${s.added} added, ${s.changed} changed, ${s.moved} moved, ${s.removed} gone, ${s.skipped.length} skipped`,
+      );
       this.changed('images');
       return this.summary()!;
     });
@@ -210,7 +212,13 @@ export class LammService implements LammHandlers {
       const report = await findLabelIssues(p.store, model, datasetId, {}, ctx);
       for (const f of report.failed) ctx.log(`left out ${f.path}: ${f.reason}`, 'warn');
       ctx.log(`checked ${report.checked} images with ${report.folds}-fold ${report.probe} probes: ${report.issues.length} likely label issues`);
-      return report.issues.map((i) => ({ imageId: i.imageId, labelledClassId: i.givenClassId, suggestedClassId: i.suggestedClassId, confidence: i.suggestedProbability, score: i.score }));
+      return report.issues.map((i) => ({
+        imageId: i.imageId,
+        labelledClassId: i.givenClassId,
+        suggestedClassId: i.suggestedClassId,
+        confidence: i.suggestedProbability,
+        score: i.score,
+      }));
     });
   }
 
@@ -296,24 +304,29 @@ export class LammService implements LammHandlers {
       try {
         // A worker thread trains, so this process keeps answering calls meanwhile.
         const relay = await this.gpuRelay();
-        const outcome = await runTrainingJob({ dbFile: p.store.file, modelDir, datasetId, config }, ctx, (e) => {
-          if (e.type === 'run') {
-            runId = e.runId;
-            this.hub.emit('run:update', { runId: e.runId, status: 'running', epoch: null });
-            this.changed('runs');
-          } else if (e.type === 'epoch') {
-            // Progress comes from the trainer's steps (through runTrainingJob), not from here.
-            this.hub.emit('run:update', { runId: e.runId, status: 'running', epoch: e.record });
-          } else if (e.type === 'backend') {
-            ctx.log(`backend: ${e.backend}`);
-            if (!this.backend) {
-              this.backend = e.backend;
-              this.hub.emit('status:backend', { backend: e.backend });
+        const outcome = await runTrainingJob(
+          { dbFile: p.store.file, modelDir, datasetId, config },
+          ctx,
+          (e) => {
+            if (e.type === 'run') {
+              runId = e.runId;
+              this.hub.emit('run:update', { runId: e.runId, status: 'running', epoch: null });
+              this.changed('runs');
+            } else if (e.type === 'epoch') {
+              // Progress comes from the trainer's steps (through runTrainingJob), not from here.
+              this.hub.emit('run:update', { runId: e.runId, status: 'running', epoch: e.record });
+            } else if (e.type === 'backend') {
+              ctx.log(`backend: ${e.backend}`);
+              if (!this.backend) {
+                this.backend = e.backend;
+                this.hub.emit('status:backend', { backend: e.backend });
+              }
+            } else if (e.type === 'log') {
+              ctx.log(e.message);
             }
-          } else if (e.type === 'log') {
-            ctx.log(e.message);
-          }
-        }, relay);
+          },
+          relay,
+        );
         ctx.log(`zero-shot ${(100 * outcome.zeroShot.accuracy).toFixed(1)}% → trained ${(100 * outcome.trained.accuracy).toFixed(1)}%`);
         return runSummary(p.store.getRun(outcome.runId));
       } finally {
@@ -377,9 +390,17 @@ export class LammService implements LammHandlers {
     return this.jobs.start('classify', `Classifying ${images.length} image${images.length === 1 ? '' : 's'}`, async (ctx) => {
       const classifier = importExport(path.resolve(exportPath));
       const base = this.project?.store.listModels().find((m) => m.weightsSha256 === classifier.baseModel.sha256);
-      if (!base) throw new Error(`the export was made with ${classifier.baseModel.name} (weights ${classifier.baseModel.sha256.slice(0, 12)}…), which this project does not have: add that model first`);
+      if (!base)
+        throw new Error(
+          `the export was made with ${classifier.baseModel.name} (weights ${classifier.baseModel.sha256.slice(0, 12)}…), which this project does not have: add that model first`,
+        );
       const model = await this.loadModel(base.folder);
-      return classifyImages(classifier, model, images.map((i) => path.resolve(i)), { ctx });
+      return classifyImages(
+        classifier,
+        model,
+        images.map((i) => path.resolve(i)),
+        { ctx },
+      );
     });
   }
 
@@ -521,7 +542,11 @@ export class LammService implements LammHandlers {
 }
 
 function modelInfo(m: ModelRecord): ModelInfo {
-  const c = m.config as { projectionDim?: number; vision?: { patchSize?: number; hiddenSize?: number; numLayers?: number; imageSize?: number }; text?: { hiddenSize?: number; numLayers?: number } };
+  const c = m.config as {
+    projectionDim?: number;
+    vision?: { patchSize?: number; hiddenSize?: number; numLayers?: number; imageSize?: number };
+    text?: { hiddenSize?: number; numLayers?: number };
+  };
   const v = c.vision;
   const summary = v ? `ViT patch ${v.patchSize} @ ${v.imageSize}px · ${c.projectionDim}-d features` : `${c.projectionDim ?? '?'}-d features`;
   const name = m.folder === DEMO_MODEL_DIR ? 'demo CLIP (bundled)' : path.basename(m.folder);

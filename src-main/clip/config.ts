@@ -49,8 +49,29 @@ export interface PreprocessConfig {
 }
 
 /** transformers' CLIPTextConfig / CLIPVisionConfig defaults (ViT-B/32), used only for keys a config omits. */
-const TEXT_DEFAULTS = { hidden_size: 512, intermediate_size: 2048, num_hidden_layers: 12, num_attention_heads: 8, max_position_embeddings: 77, vocab_size: 49408, layer_norm_eps: 1e-5, hidden_act: 'quick_gelu', bos_token_id: 49406, eos_token_id: 49407 };
-const VISION_DEFAULTS = { hidden_size: 768, intermediate_size: 3072, num_hidden_layers: 12, num_attention_heads: 12, image_size: 224, patch_size: 32, num_channels: 3, layer_norm_eps: 1e-5, hidden_act: 'quick_gelu' };
+const TEXT_DEFAULTS = {
+  hidden_size: 512,
+  intermediate_size: 2048,
+  num_hidden_layers: 12,
+  num_attention_heads: 8,
+  max_position_embeddings: 77,
+  vocab_size: 49408,
+  layer_norm_eps: 1e-5,
+  hidden_act: 'quick_gelu',
+  bos_token_id: 49406,
+  eos_token_id: 49407,
+};
+const VISION_DEFAULTS = {
+  hidden_size: 768,
+  intermediate_size: 3072,
+  num_hidden_layers: 12,
+  num_attention_heads: 12,
+  image_size: 224,
+  patch_size: 32,
+  num_channels: 3,
+  layer_norm_eps: 1e-5,
+  hidden_act: 'quick_gelu',
+};
 export const CLIP_MEAN: [number, number, number] = [0.48145466, 0.4578275, 0.40821073];
 export const CLIP_STD: [number, number, number] = [0.26862954, 0.26130258, 0.27577711];
 
@@ -108,7 +129,8 @@ export function parseClipConfig(raw: Json): ClipConfig {
     patchSize: num(visionRaw, 'patch_size', VISION_DEFAULTS.patch_size, 'vision_config'),
     numChannels: num(visionRaw, 'num_channels', VISION_DEFAULTS.num_channels, 'vision_config'),
   };
-  if (vision.imageSize % vision.patchSize !== 0) throw new Error(`vision_config: image_size ${vision.imageSize} is not a multiple of patch_size ${vision.patchSize}`);
+  if (vision.imageSize % vision.patchSize !== 0)
+    throw new Error(`vision_config: image_size ${vision.imageSize} is not a multiple of patch_size ${vision.patchSize}`);
   return {
     projectionDim: num(raw, 'projection_dim', 512, 'config'),
     logitScaleInit: num(raw, 'logit_scale_init_value', 2.6592, 'config'),
@@ -135,7 +157,8 @@ export function parsePreprocessConfig(raw: Json | null, vision: VisionConfig): P
     throw new Error(`preprocessor_config.json ${key} must be three numbers`);
   };
   const sizeObj = r.size as Json | undefined;
-  const exact = sizeObj && typeof sizeObj === 'object' && sizeObj.shortest_edge === undefined && typeof sizeObj.height === 'number' && typeof sizeObj.width === 'number';
+  const exact =
+    sizeObj && typeof sizeObj === 'object' && sizeObj.shortest_edge === undefined && typeof sizeObj.height === 'number' && typeof sizeObj.width === 'number';
   return {
     doResize: r.do_resize !== false,
     shortestEdge: sizeField(r.size, 'shortest_edge', size),

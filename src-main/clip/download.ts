@@ -104,7 +104,14 @@ async function describeRemote(file: PinnedFile, url: string, endpoint: string, s
   return { file, url, size, expected };
 }
 
-async function downloadOne(r: RemoteFile, target: string, endpoint: string, ctx: JobContext, fetchImpl: typeof fetch, onBytes: (n: number) => void): Promise<void> {
+async function downloadOne(
+  r: RemoteFile,
+  target: string,
+  endpoint: string,
+  ctx: JobContext,
+  fetchImpl: typeof fetch,
+  onBytes: (n: number) => void,
+): Promise<void> {
   if (await exists(target)) {
     if (!r.expected || (await hashFile(target, r.expected.algorithm, r.size)) === r.expected.hex) {
       onBytes(r.size ?? 0);
@@ -120,10 +127,7 @@ async function downloadOne(r: RemoteFile, target: string, endpoint: string, ctx:
     have = 0;
   }
   if (r.size === null || have < r.size) {
-    const res = await reach(
-      () => fetchImpl(r.url, { headers: have > 0 ? { Range: `bytes=${have}-` } : {}, signal: ctx.signal }),
-      endpoint,
-    );
+    const res = await reach(() => fetchImpl(r.url, { headers: have > 0 ? { Range: `bytes=${have}-` } : {}, signal: ctx.signal }), endpoint);
     if (res.status === 416 && r.size !== null && have === r.size) {
       // Already complete: nothing left to send.
     } else if (res.status !== 200 && res.status !== 206) {
@@ -146,7 +150,8 @@ async function downloadOne(r: RemoteFile, target: string, endpoint: string, ctx:
     }
   }
   const got = (await fs.stat(part)).size;
-  if (r.size !== null && got !== r.size) throw new Error(`${r.file.path}: got ${got} bytes, expected ${r.size} (connection dropped? run the download again to resume)`);
+  if (r.size !== null && got !== r.size)
+    throw new Error(`${r.file.path}: got ${got} bytes, expected ${r.size} (connection dropped? run the download again to resume)`);
   if (r.expected) {
     const actual = await hashFile(part, r.expected.algorithm, got);
     if (actual !== r.expected.hex) {
@@ -185,5 +190,8 @@ function clean(etag: string | null): string | null {
 }
 
 async function exists(p: string): Promise<boolean> {
-  return fs.access(p).then(() => true, () => false);
+  return fs.access(p).then(
+    () => true,
+    () => false,
+  );
 }

@@ -21,7 +21,7 @@ export async function embedTexts(model: ClipModel, texts: string[], ctx?: JobCon
   for (let start = 0; start < ids.length; start += TEXT_BATCH) {
     throwIfCancelled(ctx);
     const features = model.encodeText(ids.slice(start, start + TEXT_BATCH));
-    out.push(...splitRows(await features.data() as Float32Array, features.shape[1]));
+    out.push(...splitRows((await features.data()) as Float32Array, features.shape[1]));
     features.dispose();
     ctx?.progress({ stage: 'embed-text', done: Math.min(start + TEXT_BATCH, ids.length), total: ids.length });
   }
@@ -45,7 +45,7 @@ export async function embedPixels(model: ClipModel, images: Float32Array[]): Pro
   const batch = pixelBatch(model, images);
   const features = model.encodeImages(batch);
   batch.dispose();
-  const rows = splitRows(await features.data() as Float32Array, features.shape[1]);
+  const rows = splitRows((await features.data()) as Float32Array, features.shape[1]);
   features.dispose();
   return rows;
 }

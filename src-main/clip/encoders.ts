@@ -87,11 +87,17 @@ function withPrefix(own: tf.Tensor2D, batch: number, len: number, prefix?: tf.Te
 /** [B·L, D] rows → per-head [B·H, L, D/H], the layout the attention products take; `rows` is the inverse. */
 function heads(x: tf.Tensor, batch: number, len: number, t: TowerConfig): tf.Tensor3D {
   const h = t.numHeads;
-  return x.reshape([batch, len, h, t.hiddenSize / h]).transpose([0, 2, 1, 3]).reshape([batch * h, len, t.hiddenSize / h]) as tf.Tensor3D;
+  return x
+    .reshape([batch, len, h, t.hiddenSize / h])
+    .transpose([0, 2, 1, 3])
+    .reshape([batch * h, len, t.hiddenSize / h]) as tf.Tensor3D;
 }
 function rows(x: tf.Tensor3D, batch: number, len: number, t: TowerConfig): tf.Tensor2D {
   const h = t.numHeads;
-  return x.reshape([batch, h, len, t.hiddenSize / h]).transpose([0, 2, 1, 3]).reshape([batch * len, t.hiddenSize]) as tf.Tensor2D;
+  return x
+    .reshape([batch, h, len, t.hiddenSize / h])
+    .transpose([0, 2, 1, 3])
+    .reshape([batch * len, t.hiddenSize]) as tf.Tensor2D;
 }
 
 type Past = { k: tf.Tensor2D; v: tf.Tensor2D };
@@ -113,7 +119,16 @@ interface BlockActivations {
  * (causal text) or absent (vision); `past` holds a shared prefix's keys/values for this layer;
  * `capture` receives this call's own keys/values (to build such a prefix).
  */
-function blockForward(h: tf.Tensor2D, b: Block, t: TowerConfig, batch: number, len: number, mask?: tf.Tensor2D, past?: Past, capture?: (k: tf.Tensor2D, v: tf.Tensor2D) => void): { out: tf.Tensor2D; acts: BlockActivations } {
+function blockForward(
+  h: tf.Tensor2D,
+  b: Block,
+  t: TowerConfig,
+  batch: number,
+  len: number,
+  mask?: tf.Tensor2D,
+  past?: Past,
+  capture?: (k: tf.Tensor2D, v: tf.Tensor2D) => void,
+): { out: tf.Tensor2D; acts: BlockActivations } {
   const headDim = t.hiddenSize / t.numHeads;
   const a = layerNorm(h, b.ln1, t.layerNormEps);
   const ownK = linear(a, b.k);
@@ -131,7 +146,16 @@ function blockForward(h: tf.Tensor2D, b: Block, t: TowerConfig, batch: number, l
   return { out, acts: { q, k, v, probs, afterAttention, preActivation } };
 }
 
-function block(h: tf.Tensor2D, b: Block, t: TowerConfig, batch: number, len: number, mask?: tf.Tensor2D, past?: Past, capture?: (k: tf.Tensor2D, v: tf.Tensor2D) => void): tf.Tensor2D {
+function block(
+  h: tf.Tensor2D,
+  b: Block,
+  t: TowerConfig,
+  batch: number,
+  len: number,
+  mask?: tf.Tensor2D,
+  past?: Past,
+  capture?: (k: tf.Tensor2D, v: tf.Tensor2D) => void,
+): tf.Tensor2D {
   return blockForward(h, b, t, batch, len, mask, past, capture).out;
 }
 
@@ -233,7 +257,14 @@ export function textForward(w: TextWeights, cfg: TextConfig, embeds: tf.Tensor3D
  * The text tower around its blocks: position embeddings, the blocks (each run by `runBlock`,
  * one at a time), EOT pooling, final LayerNorm and projection.
  */
-function textTower(w: TextWeights, cfg: TextConfig, embeds: tf.Tensor3D, eot: number[], prefix: (PrefixKV & { length: number }) | undefined, runBlock: (h: tf.Tensor2D, b: Block, mask: tf.Tensor2D, past?: Past) => tf.Tensor2D): { features: tf.Tensor2D; pooled: tf.Tensor2D } {
+function textTower(
+  w: TextWeights,
+  cfg: TextConfig,
+  embeds: tf.Tensor3D,
+  eot: number[],
+  prefix: (PrefixKV & { length: number }) | undefined,
+  runBlock: (h: tf.Tensor2D, b: Block, mask: tf.Tensor2D, past?: Past) => tf.Tensor2D,
+): { features: tf.Tensor2D; pooled: tf.Tensor2D } {
   const [batch, len, width] = embeds.shape;
   const offset = prefix?.length ?? 0;
   if (offset + len > cfg.maxPositions) throw new Error(`text of ${offset + len} tokens exceeds the model's ${cfg.maxPositions} positions`);
@@ -268,7 +299,13 @@ export const KEEP_IN_HEAP_MAX_BYTES = 1.5e9;
  * pass instead of two: features of every chunk first, then each chunk's backward from what
  * was kept. Same result as differentiating textForward (both go through blockBackward).
  */
-export function textForwardKeeping(w: TextWeights, cfg: TextConfig, embeds: tf.Tensor3D, eot: number[], opts: Pick<TextForwardOptions, 'prefix'> & { keepInHeapMaxBytes?: number } = {}): TextPassWithBackward {
+export function textForwardKeeping(
+  w: TextWeights,
+  cfg: TextConfig,
+  embeds: tf.Tensor3D,
+  eot: number[],
+  opts: Pick<TextForwardOptions, 'prefix'> & { keepInHeapMaxBytes?: number } = {},
+): TextPassWithBackward {
   if (w.blocks.some((b) => b.fc1.wt instanceof tf.Variable)) throw new Error('textForwardKeeping needs frozen weights');
   const [batch, len, width] = embeds.shape;
   const offset = opts.prefix?.length ?? 0;
@@ -281,7 +318,10 @@ export function textForwardKeeping(w: TextWeights, cfg: TextConfig, embeds: tf.T
   const features = tf.tidy(() => {
     const tower = textTower(w, cfg, embeds, eot, opts.prefix, (h, b, mask, past) => {
       const { out, acts } = blockForward(h, b, cfg, batch, len, mask, past);
-      kept.push({ x: keepActivation(h, inHeap), acts: Object.fromEntries(ACTIVATION_NAMES.map((n) => [n, keepActivation(acts[n], inHeap)])) as Record<(typeof ACTIVATION_NAMES)[number], Kept> });
+      kept.push({
+        x: keepActivation(h, inHeap),
+        acts: Object.fromEntries(ACTIVATION_NAMES.map((n) => [n, keepActivation(acts[n], inHeap)])) as Record<(typeof ACTIVATION_NAMES)[number], Kept>,
+      });
       return out;
     });
     pooled = keepActivation(tower.pooled, inHeap);
@@ -300,7 +340,17 @@ export function textForwardKeeping(w: TextWeights, cfg: TextConfig, embeds: tf.T
         for (let i = w.blocks.length - 1; i >= 0; i--) {
           const { x, acts } = kept.pop()!;
           const prev = dh;
-          dh = tf.tidy(() => blockBackward(w.blocks[i], cfg, batch, len, useActivation(x) as tf.Tensor2D, Object.fromEntries(ACTIVATION_NAMES.map((n) => [n, useActivation(acts[n])])) as unknown as BlockActivations, prev));
+          dh = tf.tidy(() =>
+            blockBackward(
+              w.blocks[i],
+              cfg,
+              batch,
+              len,
+              useActivation(x) as tf.Tensor2D,
+              Object.fromEntries(ACTIVATION_NAMES.map((n) => [n, useActivation(acts[n])])) as unknown as BlockActivations,
+              prev,
+            ),
+          );
           prev.dispose();
           [x, ...Object.values(acts)].forEach(releaseActivation);
         }

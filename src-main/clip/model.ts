@@ -36,7 +36,11 @@ export function readModelFiles(folder: string): ModelFiles {
   const preprocess = parsePreprocessConfig(fs.existsSync(ppFile) ? readJsonFile(ppFile, 'preprocessor_config.json') : null, config.vision);
   const vocabFile = path.join(dir, 'vocab.json');
   const mergesFile = path.join(dir, 'merges.txt');
-  const tokenizerText = { vocab: readText(vocabFile, 'tokenizer file'), merges: readText(mergesFile, 'tokenizer file'), names: { vocab: vocabFile, merges: mergesFile, folder: dir } };
+  const tokenizerText = {
+    vocab: readText(vocabFile, 'tokenizer file'),
+    merges: readText(mergesFile, 'tokenizer file'),
+    names: { vocab: vocabFile, merges: mergesFile, folder: dir },
+  };
 
   const weightsFile = path.join(dir, WEIGHTS_FILE);
   if (!fs.existsSync(weightsFile)) {

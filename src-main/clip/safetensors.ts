@@ -69,7 +69,10 @@ function toFloat32(name: string, dtype: string, bytes: Buffer): Float32Array {
 }
 
 /** Parses the header; throws one-line errors for files that are not safetensors or are truncated. */
-export function readSafetensorsHeader(buf: Buffer, label: string): { entries: Record<string, HeaderEntry>; metadata: Record<string, string>; dataStart: number } {
+export function readSafetensorsHeader(
+  buf: Buffer,
+  label: string,
+): { entries: Record<string, HeaderEntry>; metadata: Record<string, string>; dataStart: number } {
   if (buf.length < 8) throw new Error(`${label} is truncated (${buf.length} bytes, no header)`);
   const headerLen = Number(buf.readBigUInt64LE(0));
   if (headerLen <= 1 || headerLen > MAX_HEADER_BYTES) throw new Error(`${label} has a bad header length (${headerLen}): not a safetensors file`);
@@ -129,7 +132,11 @@ export function parseSafetensors(buf: Buffer, label: string, skip: (name: string
 export type TensorDtype = 'F32' | 'F16';
 
 /** Serialises float32 tensors as safetensors (F32 by default, or F16 to halve the size), keys sorted like the Python library. */
-export function encodeSafetensors(tensors: Record<string, { shape: number[]; data: Float32Array }>, metadata: Record<string, string> = {}, dtype: TensorDtype = 'F32'): Buffer {
+export function encodeSafetensors(
+  tensors: Record<string, { shape: number[]; data: Float32Array }>,
+  metadata: Record<string, string> = {},
+  dtype: TensorDtype = 'F32',
+): Buffer {
   const names = Object.keys(tensors).sort();
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length) header.__metadata__ = metadata;
@@ -162,7 +169,12 @@ export function encodeSafetensors(tensors: Record<string, { shape: number[]; dat
   return out;
 }
 
-export function writeSafetensors(file: string, tensors: Record<string, { shape: number[]; data: Float32Array }>, metadata: Record<string, string> = {}, dtype: TensorDtype = 'F32'): void {
+export function writeSafetensors(
+  file: string,
+  tensors: Record<string, { shape: number[]; data: Float32Array }>,
+  metadata: Record<string, string> = {},
+  dtype: TensorDtype = 'F32',
+): void {
   fs.writeFileSync(file, encodeSafetensors(tensors, metadata, dtype));
 }
 

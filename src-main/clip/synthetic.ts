@@ -34,8 +34,22 @@ export function syntheticConfigJson(spec: SyntheticClipSpec, vocabSize: number):
     model_type: 'clip',
     projection_dim: spec.projection,
     logit_scale_init_value: 2.6592,
-    text_config: { model_type: 'clip_text_model', ...tower(spec.text), vocab_size: vocabSize, max_position_embeddings: spec.text.context, bos_token_id: vocabSize - 2, eos_token_id: vocabSize - 1, pad_token_id: 1 },
-    vision_config: { model_type: 'clip_vision_model', ...tower(spec.vision), image_size: spec.vision.imageSize, patch_size: spec.vision.patch, num_channels: 3 },
+    text_config: {
+      model_type: 'clip_text_model',
+      ...tower(spec.text),
+      vocab_size: vocabSize,
+      max_position_embeddings: spec.text.context,
+      bos_token_id: vocabSize - 2,
+      eos_token_id: vocabSize - 1,
+      pad_token_id: 1,
+    },
+    vision_config: {
+      model_type: 'clip_vision_model',
+      ...tower(spec.vision),
+      image_size: spec.vision.imageSize,
+      patch_size: spec.vision.patch,
+      num_channels: 3,
+    },
   };
 }
 
@@ -56,7 +70,22 @@ export function writeSyntheticClip(dir: string, spec: SyntheticClipSpec): ClipCo
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(configJson, null, 2));
   fs.writeFileSync(
     path.join(dir, 'preprocessor_config.json'),
-    JSON.stringify({ crop_size: { height: spec.vision.imageSize, width: spec.vision.imageSize }, do_center_crop: true, do_normalize: true, do_rescale: true, do_resize: true, image_mean: [0.48145466, 0.4578275, 0.40821073], image_std: [0.26862954, 0.26130258, 0.27577711], resample: 3, rescale_factor: 1 / 255, size: { shortest_edge: spec.vision.imageSize } }, null, 2),
+    JSON.stringify(
+      {
+        crop_size: { height: spec.vision.imageSize, width: spec.vision.imageSize },
+        do_center_crop: true,
+        do_normalize: true,
+        do_rescale: true,
+        do_resize: true,
+        image_mean: [0.48145466, 0.4578275, 0.40821073],
+        image_std: [0.26862954, 0.26130258, 0.27577711],
+        resample: 3,
+        rescale_factor: 1 / 255,
+        size: { shortest_edge: spec.vision.imageSize },
+      },
+      null,
+      2,
+    ),
   );
   const tensors = Object.fromEntries([...randomHfTensors(config, spec.seed ?? 0)].map(([name, t]) => [name, { shape: t.shape, data: t.data }]));
   writeSafetensors(path.join(dir, 'model.safetensors'), tensors, { format: 'pt' }, spec.dtype ?? 'F32');

@@ -214,7 +214,8 @@ function parseVocab(text: string, file: string): Record<string, number> {
   }
   if (!vocab || typeof vocab !== 'object' || Array.isArray(vocab)) throw new Error(`${file} must be a JSON object of token → id`);
   for (const [token, id] of Object.entries(vocab)) {
-    if (!Number.isInteger(id) || (id as number) < 0) throw new Error(`${file}: token ${JSON.stringify(token)} has id ${JSON.stringify(id)}, expected a non-negative integer`);
+    if (!Number.isInteger(id) || (id as number) < 0)
+      throw new Error(`${file}: token ${JSON.stringify(token)} has id ${JSON.stringify(id)}, expected a non-negative integer`);
   }
   return vocab as Record<string, number>;
 }
@@ -253,5 +254,8 @@ export function writeTokenizerFiles(dir: string, tokens: readonly string[], merg
   fs.writeFileSync(path.join(dir, 'merges.txt'), `#version: 0.2\n${merges.join('\n')}\n`);
   const special = { bos_token: SOT_TOKEN, eos_token: EOT_TOKEN, pad_token: EOT_TOKEN, unk_token: EOT_TOKEN };
   fs.writeFileSync(path.join(dir, 'special_tokens_map.json'), `${JSON.stringify(special, null, 2)}\n`);
-  fs.writeFileSync(path.join(dir, 'tokenizer_config.json'), `${JSON.stringify({ ...special, model_max_length: maxPositions, do_lower_case: true, tokenizer_class: 'CLIPTokenizer' }, null, 2)}\n`);
+  fs.writeFileSync(
+    path.join(dir, 'tokenizer_config.json'),
+    `${JSON.stringify({ ...special, model_max_length: maxPositions, do_lower_case: true, tokenizer_class: 'CLIPTokenizer' }, null, 2)}\n`,
+  );
 }

@@ -125,10 +125,15 @@ export function checkCheckpoint(tensors: Map<string, { shape: number[] }>, confi
   }
   const unused = [...tensors.keys()].filter((name) => !layout.has(name) && !isIgnoredKey(name));
   if (unused.length > 0) {
-    const shown = unused.slice(0, UNUSED_SHOWN).map((n) => JSON.stringify(n)).join(', ');
+    const shown = unused
+      .slice(0, UNUSED_SHOWN)
+      .map((n) => JSON.stringify(n))
+      .join(', ');
     const more = unused.length > UNUSED_SHOWN ? ` and ${unused.length - UNUSED_SHOWN} more` : '';
     const count = unused.length === 1 ? '1 tensor' : `${unused.length} tensors`;
-    throw new Error(`${label}: ${count} ${unused.length === 1 ? 'is' : 'are'} not used by config.json: ${shown}${more} (does config.json describe these weights?)`);
+    throw new Error(
+      `${label}: ${count} ${unused.length === 1 ? 'is' : 'are'} not used by config.json: ${shown}${more} (does config.json describe these weights?)`,
+    );
   }
 }
 
@@ -213,7 +218,17 @@ export function weightTensors(w: ClipWeights): tf.Tensor[] {
     for (const t of [l.wt, l.w, l.b]) if (t) out.push(t);
   };
   const ln = (l: LayerNorm) => out.push(l.gamma, l.beta);
-  const blocks = (bs: Block[]) => bs.forEach((b) => { ln(b.ln1); lin(b.q); lin(b.k); lin(b.v); lin(b.out); ln(b.ln2); lin(b.fc1); lin(b.fc2); });
+  const blocks = (bs: Block[]) =>
+    bs.forEach((b) => {
+      ln(b.ln1);
+      lin(b.q);
+      lin(b.k);
+      lin(b.v);
+      lin(b.out);
+      ln(b.ln2);
+      lin(b.fc1);
+      lin(b.fc2);
+    });
   out.push(w.text.tokenEmbedding, w.text.positionEmbedding);
   blocks(w.text.blocks);
   ln(w.text.finalLn);

@@ -71,7 +71,8 @@ export function optionalNumber(args: ParsedArgs, key: string, opts: { integer?: 
   const v = optionalString(args, key);
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isFinite(n) || (opts.integer && !Number.isInteger(n))) throw new UsageError(`--${key} must be ${opts.integer ? 'an integer' : 'a number'}, got "${v}"`);
+  if (!Number.isFinite(n) || (opts.integer && !Number.isInteger(n)))
+    throw new UsageError(`--${key} must be ${opts.integer ? 'an integer' : 'a number'}, got "${v}"`);
   if (opts.min !== undefined && n < opts.min) throw new UsageError(`--${key} must be at least ${opts.min}, got ${n}`);
   if (opts.max !== undefined && n > opts.max) throw new UsageError(`--${key} must be at most ${opts.max}, got ${n}`);
   return n;

@@ -15,7 +15,10 @@ interface MergeOutput {
 }
 
 export function parseRunIds(text: string): number[] {
-  const ids = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const ids = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const s of ids) if (!/^[1-9]\d*$/.test(s)) throw new UsageError(`--runs must be run ids separated by commas, got "${text}"`);
   const runs = ids.map(Number);
   if (runs.length < 2) throw new UsageError('--runs needs at least two run ids, e.g. --runs 3,4');
@@ -41,6 +44,8 @@ export const merge: Command = {
   print(result: MergeOutput) {
     const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
     const lines = Object.entries(result.perClass).map(([folder, acc]) => `  ${pct(acc).padStart(6)}  ${folder}`);
-    process.stdout.write(`run ${result.runId}: ${result.classes} classes, accuracy ${pct(result.accuracy)} on the union of the runs' test splits\n${lines.join('\n')}\n`);
+    process.stdout.write(
+      `run ${result.runId}: ${result.classes} classes, accuracy ${pct(result.accuracy)} on the union of the runs' test splits\n${lines.join('\n')}\n`,
+    );
   },
 };

@@ -16,7 +16,8 @@ function configFrom(args: ParsedArgs): TrainConfigInput {
   const method = optionalString(args, 'method') as TrainMethod | undefined;
   if (method !== undefined && !isTrainMethod(method)) throw new UsageError(`--method must be one of ${TRAIN_METHODS.join(', ')}, got "${method}"`);
   const wcScale = optionalString(args, 'wc-scale') as WeightConsistencyScale | undefined;
-  if (wcScale !== undefined && wcScale !== 'one' && wcScale !== 'inverse-shots') throw new UsageError(`--wc-scale must be "one" or "inverse-shots", got "${wcScale}"`);
+  if (wcScale !== undefined && wcScale !== 'one' && wcScale !== 'inverse-shots')
+    throw new UsageError(`--wc-scale must be "one" or "inverse-shots", got "${wcScale}"`);
   const shots = optionalNumber(args, 'shots', { integer: true, min: 1 });
   if (shots === undefined) throw new UsageError('--shots is required');
   return {
@@ -44,7 +45,10 @@ export const train: Command = {
     const modelDir = requireString(args, 'model');
     const dataDir = requireString(args, 'data');
     const config = configFrom(args);
-    const classes = optionalString(args, 'classes')?.split(',').map((s) => s.trim()).filter(Boolean);
+    const classes = optionalString(args, 'classes')
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     const dbFile = optionalString(args, 'db');
 
     await startBackend();
@@ -59,14 +63,24 @@ export const train: Command = {
     const store = ProjectStore.open(dbFile ?? ':memory:');
     try {
       const imported = await importForCommand(store, dataDir, ctx);
-      const outcome = await trainRun(store, model, { datasetId: imported.datasetId, classes, config }, {
-        ctx,
-        log: (m) => process.stderr.write(`${m}\n`),
-        onEpoch: (_runId, e) => {
-          if (e.testAccuracy === null) process.stderr.write(`epoch ${e.epoch + 1}: loss ${e.loss.toFixed(4)} (${formatTerms(e.terms)}) lr ${e.lr.toExponential(2)} train acc ${(100 * e.trainAccuracy).toFixed(1)}% ${e.seconds.toFixed(2)}s\n`);
+      const outcome = await trainRun(
+        store,
+        model,
+        { datasetId: imported.datasetId, classes, config },
+        {
+          ctx,
+          log: (m) => process.stderr.write(`${m}\n`),
+          onEpoch: (_runId, e) => {
+            if (e.testAccuracy === null)
+              process.stderr.write(
+                `epoch ${e.epoch + 1}: loss ${e.loss.toFixed(4)} (${formatTerms(e.terms)}) lr ${e.lr.toExponential(2)} train acc ${(100 * e.trainAccuracy).toFixed(1)}% ${e.seconds.toFixed(2)}s\n`,
+              );
+          },
         },
-      });
-      process.stderr.write(`run ${outcome.runId}${dbFile ? ` in ${store.file}` : ''}: ${outcome.timings.secondsPerEpoch.toFixed(3)} s/epoch, ${outcome.timings.secondsPerStep.toFixed(3)} s/step\n`);
+      );
+      process.stderr.write(
+        `run ${outcome.runId}${dbFile ? ` in ${store.file}` : ''}: ${outcome.timings.secondsPerEpoch.toFixed(3)} s/epoch, ${outcome.timings.secondsPerStep.toFixed(3)} s/step\n`,
+      );
       return { zeroShot: outcome.zeroShot, trained: outcome.trained, runId: outcome.runId, backend: outcome.backend };
     } finally {
       process.removeListener('SIGINT', onSigint);
@@ -76,7 +90,11 @@ export const train: Command = {
   },
   print(result: { zeroShot: AccuracyReport; trained: AccuracyReport; runId: number; backend: string }) {
     const pct = (x: number | undefined) => (x === undefined ? '   -  ' : `${(100 * x).toFixed(1).padStart(5)}%`);
-    const lines = Object.keys(result.trained.perClass).map((folder) => `  ${pct(result.zeroShot.perClass[folder])} → ${pct(result.trained.perClass[folder])}  ${folder}`);
-    process.stdout.write(`run ${result.runId} (${result.backend})\n  zero-shot → trained\n  ${pct(result.zeroShot.accuracy)} → ${pct(result.trained.accuracy)}  all\n${lines.join('\n')}\n`);
+    const lines = Object.keys(result.trained.perClass).map(
+      (folder) => `  ${pct(result.zeroShot.perClass[folder])} → ${pct(result.trained.perClass[folder])}  ${folder}`,
+    );
+    process.stdout.write(
+      `run ${result.runId} (${result.backend})\n  zero-shot → trained\n  ${pct(result.zeroShot.accuracy)} → ${pct(result.trained.accuracy)}  all\n${lines.join('\n')}\n`,
+    );
   },
 };

@@ -29,18 +29,35 @@ export interface ClassCounts extends ClassInfo {
 }
 
 export function classCounts(store: ProjectStore, datasetId: number): ClassCounts[] {
-  const rows = store.stmt(`SELECT c.id, c.dataset_id, c.folder, c.display_name, c.prompt_name,
+  const rows = store
+    .stmt(`SELECT c.id, c.dataset_id, c.folder, c.display_name, c.prompt_name,
       SUM(i.excluded = 0 AND i.split = 'train') AS train,
       SUM(i.excluded = 0 AND i.split = 'test')  AS test,
       SUM(i.excluded) AS excluded,
       COUNT(*) AS total
     FROM classes c JOIN image_labels i ON i.class_id = c.id AND i.missing = 0
-    WHERE c.dataset_id = ? GROUP BY c.id ORDER BY c.folder`).all(datasetId) as {
-    id: number; dataset_id: number; folder: string; display_name: string; prompt_name: string; train: number; test: number; excluded: number; total: number;
+    WHERE c.dataset_id = ? GROUP BY c.id ORDER BY c.folder`)
+    .all(datasetId) as {
+    id: number;
+    dataset_id: number;
+    folder: string;
+    display_name: string;
+    prompt_name: string;
+    train: number;
+    test: number;
+    excluded: number;
+    total: number;
   }[];
   return rows.map((r) => ({
-    id: r.id, datasetId: r.dataset_id, folder: r.folder, displayName: r.display_name, promptName: r.prompt_name,
-    train: r.train, test: r.test, excluded: r.excluded, total: r.total,
+    id: r.id,
+    datasetId: r.dataset_id,
+    folder: r.folder,
+    displayName: r.display_name,
+    promptName: r.prompt_name,
+    train: r.train,
+    test: r.test,
+    excluded: r.excluded,
+    total: r.total,
   }));
 }
 
@@ -94,8 +111,10 @@ export function renamePrompt(store: ProjectStore, classId: number, promptName: s
 
 /** Groups of present images with identical bytes. */
 export function exactDuplicateGroups(store: ProjectStore, datasetId: number): { sha256: string; imageIds: number[] }[] {
-  const rows = store.stmt(`SELECT sha256, group_concat(id) AS ids FROM (SELECT sha256, id FROM images WHERE dataset_id = ? AND missing = 0 ORDER BY id)
-    GROUP BY sha256 HAVING COUNT(*) > 1 ORDER BY MIN(id)`).all(datasetId) as { sha256: string; ids: string }[];
+  const rows = store
+    .stmt(`SELECT sha256, group_concat(id) AS ids FROM (SELECT sha256, id FROM images WHERE dataset_id = ? AND missing = 0 ORDER BY id)
+    GROUP BY sha256 HAVING COUNT(*) > 1 ORDER BY MIN(id)`)
+    .all(datasetId) as { sha256: string; ids: string }[];
   return rows.map((r) => ({ sha256: r.sha256, imageIds: r.ids.split(',').map(Number) }));
 }
 
@@ -113,7 +132,12 @@ export interface DuplicatePair {
  * first; exact duplicates always included. Blocked matrix products keep memory at
  * SIMILARITY_BLOCK × N. The TensorFlow.js backend must be initialised (loading a model does it).
  */
-export async function nearDuplicatePairs(store: ProjectStore, modelId: number, imageIds: readonly number[], threshold = DEFAULT_DUPLICATE_THRESHOLD): Promise<DuplicatePair[]> {
+export async function nearDuplicatePairs(
+  store: ProjectStore,
+  modelId: number,
+  imageIds: readonly number[],
+  threshold = DEFAULT_DUPLICATE_THRESHOLD,
+): Promise<DuplicatePair[]> {
   const ids = [...imageIds];
   const n = ids.length;
   const pairs = new Map<string, DuplicatePair>();
@@ -150,10 +174,25 @@ export async function nearDuplicatePairs(store: ProjectStore, modelId: number, i
 }
 
 /** Computes the view-0 features it needs, then nearDuplicatePairs over a dataset's present images. */
-export async function findNearDuplicates(store: ProjectStore, model: ClipModel, datasetId: number, opts: { threshold?: number } = {}, ctx?: JobContext): Promise<DuplicatePair[]> {
+export async function findNearDuplicates(
+  store: ProjectStore,
+  model: ClipModel,
+  datasetId: number,
+  opts: { threshold?: number } = {},
+  ctx?: JobContext,
+): Promise<DuplicatePair[]> {
   const images = store.listImages(datasetId, { includeExcluded: true });
   const { modelId } = await computeFeatures(store, model, { imageIds: images.map((i) => i.id) }, ctx);
-  return nearDuplicatePairs(store, modelId, imagesWithFeatures(store, modelId, images.map((i) => i.id)), opts.threshold);
+  return nearDuplicatePairs(
+    store,
+    modelId,
+    imagesWithFeatures(
+      store,
+      modelId,
+      images.map((i) => i.id),
+    ),
+    opts.threshold,
+  );
 }
 
 /** Connected groups of duplicate pairs; a group's similarity is its weakest link. */
@@ -179,19 +218,32 @@ export function groupDuplicates(pairs: readonly DuplicatePair[]): DuplicateGroup
     for (const id of [p.a, p.b]) if (!g.imageIds.includes(id)) g.imageIds.push(id);
     groups.set(root, g);
   }
-  return [...groups.values()].map((g) => ({ ...g, imageIds: g.imageIds.sort((x, y) => x - y) })).sort((x, y) => y.similarity - x.similarity || x.imageIds[0] - y.imageIds[0]);
+  return [...groups.values()]
+    .map((g) => ({ ...g, imageIds: g.imageIds.sort((x, y) => x - y) }))
+    .sort((x, y) => y.similarity - x.similarity || x.imageIds[0] - y.imageIds[0]);
 }
 
 // ---------- text search ----------
 
 /** Images of a dataset ranked by cosine between CLIP's text features of `query` and their view-0 features. */
-export async function searchByText(store: ProjectStore, model: ClipModel, datasetId: number, query: string, opts: { limit?: number } = {}, ctx?: JobContext): Promise<SearchHit[]> {
+export async function searchByText(
+  store: ProjectStore,
+  model: ClipModel,
+  datasetId: number,
+  query: string,
+  opts: { limit?: number } = {},
+  ctx?: JobContext,
+): Promise<SearchHit[]> {
   const text = query.trim();
   if (!text) throw new Error('the search text is empty');
   const limit = opts.limit ?? DEFAULT_SEARCH_LIMIT;
   const images = store.listImages(datasetId, { includeExcluded: true });
   const { modelId } = await computeFeatures(store, model, { imageIds: images.map((i) => i.id) }, ctx);
-  const ids = imagesWithFeatures(store, modelId, images.map((i) => i.id));
+  const ids = imagesWithFeatures(
+    store,
+    modelId,
+    images.map((i) => i.id),
+  );
   if (ids.length === 0) return [];
   const [q] = await embedTexts(model, [text], ctx);
   normalizeRow(q);

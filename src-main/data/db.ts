@@ -228,7 +228,11 @@ export function openDatabase(file: string, opts: OpenOptions = {}): Db {
   let db: Db;
   try {
     // LAMM_SQLITE_BINDING: Electron's build of the addon (src-main/api/electron-native.ts); unset in Node.
-    db = new Database(file, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false, nativeBinding: process.env.LAMM_SQLITE_BINDING || undefined });
+    db = new Database(file, {
+      readonly: opts.readonly ?? false,
+      fileMustExist: opts.readonly ?? false,
+      nativeBinding: process.env.LAMM_SQLITE_BINDING || undefined,
+    });
   } catch (err) {
     throw new Error(`cannot open project ${file}: ${(err as Error).message}`);
   }
@@ -258,7 +262,9 @@ function checkOwnership(db: Db): void {
   const id = db.pragma('application_id', { simple: true }) as number;
   if (id === LAMM_APPLICATION_ID) return;
   if (id !== 0) throw new Error(`not a LAMM Studio project (application_id 0x${(id >>> 0).toString(16).padStart(8, '0')})`);
-  const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+  const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[]).map(
+    (r) => r.name,
+  );
   const objects = (db.prepare('SELECT COUNT(*) AS n FROM sqlite_master').get() as { n: number }).n;
   if (objects === 0) return; // a new (or empty) file
   if (OUR_TABLES.every((t) => tables.includes(t)) && (db.pragma('user_version', { simple: true }) as number) > 0) return;

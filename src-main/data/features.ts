@@ -86,8 +86,11 @@ export async function computeFeatures(store: ProjectStore, model: ClipModel, opt
   const imageIds = opts.imageIds ?? (opts.datasetId !== undefined ? store.listImages(opts.datasetId).map((i) => i.id) : null);
   if (!imageIds) throw new Error('computeFeatures needs imageIds or a datasetId');
 
-  const have = new Set((store.stmt('SELECT image_id, view FROM features WHERE model_id = ? AND view < ?').all(record.id, views) as { image_id: number; view: number }[])
-    .map((r) => `${r.image_id}:${r.view}`));
+  const have = new Set(
+    (store.stmt('SELECT image_id, view FROM features WHERE model_id = ? AND view < ?').all(record.id, views) as { image_id: number; view: number }[]).map(
+      (r) => `${r.image_id}:${r.view}`,
+    ),
+  );
   const todo: Pending[] = [];
   let cached = 0;
   for (const id of new Set(imageIds)) {
@@ -151,10 +154,16 @@ async function prepare(chunk: Pending[], model: ClipModel, ctx?: JobContext): Pr
     let decoded = false;
     try {
       // The views are cut while the decode's slot is held: a large raster counts until it is dropped.
-      out.rows.push(...await withDecodedImage(p.file, (img) => {
-        decoded = true;
-        return p.views.map((view) => ({ imageId: p.imageId, view, pixels: augmentedView(img, model.preprocess, seed, view) }));
-      }, { shortEdge: preshrinkEdge(model.preprocess) }));
+      out.rows.push(
+        ...(await withDecodedImage(
+          p.file,
+          (img) => {
+            decoded = true;
+            return p.views.map((view) => ({ imageId: p.imageId, view, pixels: augmentedView(img, model.preprocess, seed, view) }));
+          },
+          { shortEdge: preshrinkEdge(model.preprocess) },
+        )),
+      );
     } catch (err) {
       if (decoded) throw err; // our bug, not a bad file
       out.failed.push({ imageId: p.imageId, path: p.path, reason: firstLine(err) });

@@ -19,7 +19,10 @@ import { decodeAndThumbnail, readHeader, saveThumbnail, thumbnailFile, type Imag
 
 /** Rows per transaction: small enough that a kill loses little, large enough to amortise the fsync. */
 const DEFAULT_BATCH = 64;
-const SPLIT_FOLDERS = new Map<string, SplitName>([['train', 'train'], ['test', 'test']]);
+const SPLIT_FOLDERS = new Map<string, SplitName>([
+  ['train', 'train'],
+  ['test', 'test'],
+]);
 
 export interface ImportOptions {
   /** Render thumbnails (default: when the project has a thumbnail folder, i.e. is not in memory). */
@@ -75,9 +78,7 @@ interface KnownRow {
   missing: number;
 }
 
-type Outcome =
-  | { kind: 'same'; file: FoundFile; row: KnownRow }
-  | { kind: 'content'; file: FoundFile; sha256: string; header: ImageHeader };
+type Outcome = { kind: 'same'; file: FoundFile; row: KnownRow } | { kind: 'content'; file: FoundFile; sha256: string; header: ImageHeader };
 
 /** Imports (or re-imports) the folder `root` into `store`; returns what changed. */
 export async function importFolder(store: ProjectStore, root: string, opts: ImportOptions = {}, ctx?: JobContext): Promise<ImportSummary> {
@@ -100,8 +101,20 @@ async function runImport(store: ProjectStore, root: string, opts: ImportOptions,
   const scan = await scanFolder(abs, ownPaths(store));
   const dataset = store.ensureDataset(abs, scan.layout);
   const summary: ImportSummary = {
-    datasetId: dataset.id, root: abs, layout: scan.layout, files: scan.files.length + scan.skipped.length,
-    added: 0, changed: 0, moved: 0, restored: 0, unchanged: 0, removed: 0, skipped: [...scan.skipped], images: 0, classes: 0, seconds: 0,
+    datasetId: dataset.id,
+    root: abs,
+    layout: scan.layout,
+    files: scan.files.length + scan.skipped.length,
+    added: 0,
+    changed: 0,
+    moved: 0,
+    restored: 0,
+    unchanged: 0,
+    removed: 0,
+    skipped: [...scan.skipped],
+    images: 0,
+    classes: 0,
+    seconds: 0,
   };
 
   const known = new Map<string, KnownRow>();
@@ -221,7 +234,9 @@ class BatchCommitter {
     const s = this.store;
     const f = o.file;
     const classId = this.classId(f.folder);
-    const atPath = s.stmt('SELECT id, path, sha256, size, mtime_ms, missing FROM images WHERE dataset_id = ? AND path = ?').get(this.datasetId, f.rel) as KnownRow | undefined;
+    const atPath = s.stmt('SELECT id, path, sha256, size, mtime_ms, missing FROM images WHERE dataset_id = ? AND path = ?').get(this.datasetId, f.rel) as
+      | KnownRow
+      | undefined;
 
     if (o.kind === 'same' || (atPath && atPath.sha256 === o.sha256)) {
       const row = atPath!;
@@ -233,8 +248,15 @@ class BatchCommitter {
     const { sha256, header } = o;
     if (atPath) {
       // New content under an old name: the edits stay with the path, the features go.
-      s.stmt('UPDATE images SET sha256 = ?, size = ?, mtime_ms = ?, width = ?, height = ?, format = ?, missing = 0 WHERE id = ?')
-        .run(sha256, f.size, f.mtimeMs, header.width, header.height, header.format, atPath.id);
+      s.stmt('UPDATE images SET sha256 = ?, size = ?, mtime_ms = ?, width = ?, height = ?, format = ?, missing = 0 WHERE id = ?').run(
+        sha256,
+        f.size,
+        f.mtimeMs,
+        header.width,
+        header.height,
+        header.format,
+        atPath.id,
+      );
       s.stmt('DELETE FROM features WHERE image_id = ?').run(atPath.id);
       this.summary.changed++;
       return;
@@ -242,8 +264,14 @@ class BatchCommitter {
     const source = this.moveSource(sha256, f.rel);
     if (source) {
       this.claimed.add(source.id);
-      s.stmt(`UPDATE images SET path = ?, size = ?, mtime_ms = ?, folder_class_id = ?, base_split = COALESCE(?, base_split), missing = 0 WHERE id = ?`)
-        .run(f.rel, f.size, f.mtimeMs, classId, f.split, source.id);
+      s.stmt(`UPDATE images SET path = ?, size = ?, mtime_ms = ?, folder_class_id = ?, base_split = COALESCE(?, base_split), missing = 0 WHERE id = ?`).run(
+        f.rel,
+        f.size,
+        f.mtimeMs,
+        classId,
+        f.split,
+        source.id,
+      );
       if (source.missing) this.summary.restored++;
       else this.summary.moved++;
       return;
@@ -257,7 +285,8 @@ class BatchCommitter {
 
   /** A row with this content whose file is gone: the file was moved or renamed (same name preferred). */
   private moveSource(sha256: string, rel: string): KnownRow | null {
-    const rows = this.store.stmt('SELECT id, path, sha256, size, mtime_ms, missing FROM images WHERE dataset_id = ? AND sha256 = ?')
+    const rows = this.store
+      .stmt('SELECT id, path, sha256, size, mtime_ms, missing FROM images WHERE dataset_id = ? AND sha256 = ?')
       .all(this.datasetId, sha256) as KnownRow[];
     const free = rows.filter((r) => !this.claimed.has(r.id) && (r.missing === 1 || !this.listed.has(r.path)));
     const name = path.posix.basename(rel);
@@ -277,7 +306,7 @@ class BatchCommitter {
 /** A name as text, with each byte that is not part of valid UTF-8 written as \xNN. */
 function printableName(name: Buffer): string {
   let out = '';
-  for (let i = 0; i < name.length;) {
+  for (let i = 0; i < name.length; ) {
     const n = utf8SequenceLength(name, i);
     if (n > 0) {
       out += name.toString('utf8', i, i + n);
@@ -324,7 +353,8 @@ export async function scanFolder(root: string, ignore: string[] = []): Promise<{
     const key = `${st.dev}:${st.ino}`;
     if (ancestors.has(key)) return void skipped.push({ path: relDir, reason: 'link to a folder that contains it (a loop): not followed' });
     const first = readAs.get(key);
-    if (first !== undefined) return void skipped.push({ path: relDir, reason: `link to a folder already imported as ${first || '.'}: its files are counted once` });
+    if (first !== undefined)
+      return void skipped.push({ path: relDir, reason: `link to a folder already imported as ${first || '.'}: its files are counted once` });
     readAs.set(key, relDir);
     if (relDir) folders.push(relDir);
     const entries = await fs.promises.readdir(dir, { withFileTypes: true, encoding: 'buffer' }).catch((err: NodeJS.ErrnoException) => {
@@ -339,7 +369,10 @@ export async function scanFolder(root: string, ignore: string[] = []): Promise<{
       const relOf = (n: string) => (relDir ? `${relDir}/${n}` : n);
       if (!Buffer.from(name, 'utf8').equals(entry.name)) {
         const folder = entry.isDirectory();
-        skipped.push({ path: relOf(printableName(entry.name)), reason: folder ? 'folder name is not valid UTF-8 (rename it to import what it holds)' : 'name is not valid UTF-8 (rename the file to import it)' });
+        skipped.push({
+          path: relOf(printableName(entry.name)),
+          reason: folder ? 'folder name is not valid UTF-8 (rename it to import what it holds)' : 'name is not valid UTF-8 (rename the file to import it)',
+        });
         continue;
       }
       const abs = path.join(dir, name);
@@ -366,9 +399,7 @@ export async function scanFolder(root: string, ignore: string[] = []): Promise<{
     holding.add(parts[0]);
     if (parts.length > 2) holding.add(`${parts[0]}/${parts[1]}`);
   }
-  const classFolders = layout === 'splits'
-    ? folders.filter((f) => f.split('/').length === 2 && splitParents.includes(f.split('/')[0]))
-    : topFolders;
+  const classFolders = layout === 'splits' ? folders.filter((f) => f.split('/').length === 2 && splitParents.includes(f.split('/')[0])) : topFolders;
   for (const folder of classFolders) if (!holding.has(folder)) skipped.push({ path: `${folder}/`, reason: 'class folder has no files' });
 
   const files: FoundFile[] = [];

@@ -98,7 +98,12 @@ function roundPreservingTotal(row: number[]): number[] {
 }
 
 /** Confident learning on out-of-sample probabilities [N, C] flat; issues ordered by score, highest first. */
-export function findIssuesInProbabilities(probs: Float32Array, labels: ArrayLike<number>, classes: number, filter: IssueFilter = 'prune_by_noise_rate'): FoundIssue[] {
+export function findIssuesInProbabilities(
+  probs: Float32Array,
+  labels: ArrayLike<number>,
+  classes: number,
+  filter: IssueFilter = 'prune_by_noise_rate',
+): FoundIssue[] {
   const n = labels.length;
   const p = (i: number, k: number) => probs[i * classes + k];
   const guesses = confidentGuesses(probs, n, classes, confidentThresholds(probs, labels, classes));
@@ -165,7 +170,13 @@ export interface LabelIssueReport {
 }
 
 /** Computes the view-0 features it needs, then k-fold probe + confident learning over a dataset's images. */
-export async function findLabelIssues(store: ProjectStore, model: ClipModel, datasetId: number, opts: LabelIssueOptions = {}, ctx?: JobContext): Promise<LabelIssueReport> {
+export async function findLabelIssues(
+  store: ProjectStore,
+  model: ClipModel,
+  datasetId: number,
+  opts: LabelIssueOptions = {},
+  ctx?: JobContext,
+): Promise<LabelIssueReport> {
   const probe = opts.probe ?? 'linear';
   if (!PROBES.includes(probe)) throw new Error(`probe must be one of ${PROBES.join(', ')}, got "${String(probe)}"`);
   const filter = opts.filter ?? 'prune_by_noise_rate';
@@ -173,19 +184,45 @@ export async function findLabelIssues(store: ProjectStore, model: ClipModel, dat
   const folds = opts.folds ?? DEFAULT_FOLDS;
   const images = store.listImages(datasetId, opts.split ? { split: opts.split } : {});
   const features = await computeFeatures(store, model, { imageIds: images.map((i) => i.id) }, ctx);
-  const ids = new Set(imagesWithFeatures(store, features.modelId, images.map((i) => i.id)));
+  const ids = new Set(
+    imagesWithFeatures(
+      store,
+      features.modelId,
+      images.map((i) => i.id),
+    ),
+  );
   const checked = images.filter((i) => ids.has(i.id));
   const classes = store.listClasses(datasetId);
   const classIndex = new Map(classes.map((c, k) => [c.id, k]));
   const labels = Int32Array.from(checked, (img) => classIndex.get(img.classId)!);
   const width = model.config.projectionDim;
-  const x = loadFeatures(store, features.modelId, checked.map((i) => i.id), 0, { normalize: true });
+  const x = loadFeatures(
+    store,
+    features.modelId,
+    checked.map((i) => i.id),
+    0,
+    { normalize: true },
+  );
   const row = PROBE_TABLE[probe];
-  const init = row.zeroShotStart ? await zeroShotTextFeatures(model, classes.map((c) => c.promptName), [opts.template ?? DEFAULT_TEMPLATE], ctx) : null;
+  const init = row.zeroShotStart
+    ? await zeroShotTextFeatures(
+        model,
+        classes.map((c) => c.promptName),
+        [opts.template ?? DEFAULT_TEMPLATE],
+        ctx,
+      )
+    : null;
   ctx?.progress({ stage: 'label-issues', done: 0, total: folds });
-  const probs = await crossValidatedProbabilities(x, labels, width, classes.length, { folds, seed: opts.seed, init, scale: row.scale(model), l2: row.l2 }, (done, total) => {
-    ctx?.progress({ stage: 'label-issues', done, total, message: `fold ${done} of ${total}` });
-  });
+  const probs = await crossValidatedProbabilities(
+    x,
+    labels,
+    width,
+    classes.length,
+    { folds, seed: opts.seed, init, scale: row.scale(model), l2: row.l2 },
+    (done, total) => {
+      ctx?.progress({ stage: 'label-issues', done, total, message: `fold ${done} of ${total}` });
+    },
+  );
   const C = classes.length;
   const issues = findIssuesInProbabilities(probs, labels, C, filter).map((f) => ({
     imageId: checked[f.index].id,

@@ -11,7 +11,12 @@ export const FILE_CONCURRENCY = Math.max(4, Math.min(8, os.availableParallelism(
  * Stops starting new items once the job is cancelled (then throws CancelledError after the
  * ones in flight finish), and rethrows the first error `work` throws.
  */
-export async function forEachLimited<T>(items: readonly T[], concurrency: number, ctx: JobContext | undefined, work: (item: T, index: number) => Promise<void>): Promise<void> {
+export async function forEachLimited<T>(
+  items: readonly T[],
+  concurrency: number,
+  ctx: JobContext | undefined,
+  work: (item: T, index: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
   let failure: unknown = null;
   const runner = async () => {

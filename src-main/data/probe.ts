@@ -45,7 +45,13 @@ export function stratifiedFolds(labels: ArrayLike<number>, folds: number, seed: 
  * Softmax regression fitted on (x, y): returns W [P, C] and b [C] as flat arrays.
  * x is [n, P] flat, rows already L2-normalised.
  */
-export async function fitSoftmaxRegression(x: Float32Array, y: ArrayLike<number>, width: number, classes: number, opts: ProbeOptions = {}): Promise<{ w: Float32Array; b: Float32Array }> {
+export async function fitSoftmaxRegression(
+  x: Float32Array,
+  y: ArrayLike<number>,
+  width: number,
+  classes: number,
+  opts: ProbeOptions = {},
+): Promise<{ w: Float32Array; b: Float32Array }> {
   const { scale, steps, learningRate, l2 } = { ...PROBE_DEFAULTS, ...stripUndefined(opts) };
   const n = y.length;
   const w0 = opts.init ? tf.tidy(() => tf.tensor2d(opts.init!, [classes, width]).transpose()) : tf.zeros([width, classes]);
@@ -87,17 +93,32 @@ export async function fitSoftmaxRegression(x: Float32Array, y: ArrayLike<number>
 }
 
 /** Softmax of s·x·W + b, [n, C] flat. */
-export async function probeProbabilities(x: Float32Array, width: number, head: { w: Float32Array; b: Float32Array }, classes: number, scale: number): Promise<Float32Array> {
+export async function probeProbabilities(
+  x: Float32Array,
+  width: number,
+  head: { w: Float32Array; b: Float32Array },
+  classes: number,
+  scale: number,
+): Promise<Float32Array> {
   const n = x.length / width;
   if (n === 0) return new Float32Array(0);
-  return readAndDispose(tf.tidy(() => tf.softmax(tf.add(tf.mul(tf.matMul(tf.tensor2d(x, [n, width]), tf.tensor2d(head.w, [width, classes])), scale), tf.tensor1d(head.b)))));
+  return readAndDispose(
+    tf.tidy(() => tf.softmax(tf.add(tf.mul(tf.matMul(tf.tensor2d(x, [n, width]), tf.tensor2d(head.w, [width, classes])), scale), tf.tensor1d(head.b)))),
+  );
 }
 
 /**
  * Class probabilities [N, C] flat for every example from a probe that did not see it: k folds,
  * each predicted by a probe fitted on the other k−1. `onFold` reports progress.
  */
-export async function crossValidatedProbabilities(x: Float32Array, labels: ArrayLike<number>, width: number, classes: number, opts: ProbeOptions = {}, onFold?: (done: number, total: number) => void): Promise<Float32Array> {
+export async function crossValidatedProbabilities(
+  x: Float32Array,
+  labels: ArrayLike<number>,
+  width: number,
+  classes: number,
+  opts: ProbeOptions = {},
+  onFold?: (done: number, total: number) => void,
+): Promise<Float32Array> {
   const o = { ...PROBE_DEFAULTS, ...stripUndefined(opts) };
   const n = labels.length;
   if (!Number.isInteger(o.folds) || o.folds < 2) throw new Error(`folds must be an integer of at least 2, got ${o.folds}`);
@@ -108,7 +129,13 @@ export async function crossValidatedProbabilities(x: Float32Array, labels: Array
     const train: number[] = [];
     const held: number[] = [];
     for (let i = 0; i < n; i++) (fold[i] === f ? held : train).push(i);
-    const head = await fitSoftmaxRegression(gatherRows(x, width, train), train.map((i) => labels[i]), width, classes, o);
+    const head = await fitSoftmaxRegression(
+      gatherRows(x, width, train),
+      train.map((i) => labels[i]),
+      width,
+      classes,
+      o,
+    );
     const p = await probeProbabilities(gatherRows(x, width, held), width, head, classes, o.scale);
     held.forEach((i, r) => out.set(p.subarray(r * classes, (r + 1) * classes), i * classes));
     onFold?.(f + 1, o.folds);

@@ -14,7 +14,8 @@ export interface StoredTensor {
 
 export function saveRunTensor(store: ProjectStore, runId: number, name: RunTensorName, t: StoredTensor): void {
   if (t.shape.reduce((a, b) => a * b, 1) !== t.data.length) throw new Error(`run tensor ${name}: shape [${t.shape}] does not match ${t.data.length} values`);
-  store.stmt('INSERT OR REPLACE INTO run_tensors (run_id, name, shape, data) VALUES (?, ?, ?, ?)')
+  store
+    .stmt('INSERT OR REPLACE INTO run_tensors (run_id, name, shape, data) VALUES (?, ?, ?, ?)')
     .run(runId, name, JSON.stringify(t.shape), floatsToBlob(t.data));
 }
 

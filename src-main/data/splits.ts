@@ -29,7 +29,8 @@ export function testCount(classSize: number, testFraction: number): number {
 export function assignSeededSplit(store: ProjectStore, datasetId: number): number {
   const dataset = store.getDataset(datasetId);
   if (dataset.layout !== 'classes') return 0;
-  const rows = store.stmt('SELECT id, sha256, path, class_id, base_split FROM image_labels WHERE dataset_id = ? AND missing = 0')
+  const rows = store
+    .stmt('SELECT id, sha256, path, class_id, base_split FROM image_labels WHERE dataset_id = ? AND missing = 0')
     .all(datasetId) as SplitCandidate[];
   const byClass = new Map<number, SplitCandidate[]>();
   for (const r of rows) {

@@ -189,10 +189,12 @@ export class ProjectStore {
       const mark = this.stmt(`UPDATE runs SET status = 'interrupted', error = ?, finished_at = ? WHERE id = ? AND status = 'running'`);
       for (const l of dead) {
         if (this.stmt('DELETE FROM leases WHERE id = ?').run(l.id).changes === 0) continue; // another process got here first
-        if (l.run_id !== null && mark.run(`its process (pid ${l.pid} on ${l.host}) ended before the run did`, Date.now(), l.run_id).changes) interrupted.push(l.run_id);
+        if (l.run_id !== null && mark.run(`its process (pid ${l.pid} on ${l.host}) ended before the run did`, Date.now(), l.run_id).changes)
+          interrupted.push(l.run_id);
       }
       const orphans = this.stmt(orphanSql).all() as { id: number }[];
-      for (const { id } of orphans) if (mark.run('it was left running by an earlier version that recorded no owner', Date.now(), id).changes) interrupted.push(id);
+      for (const { id } of orphans)
+        if (mark.run('it was left running by an earlier version that recorded no owner', Date.now(), id).changes) interrupted.push(id);
     });
     return { interrupted, tempFiles };
   }
@@ -249,8 +251,11 @@ export class ProjectStore {
   ensureDataset(root: string, layout: Layout): DatasetInfo {
     const abs = path.resolve(root);
     this.write(() => {
-      this.stmt('INSERT INTO datasets (root, layout, created_at) VALUES (?, ?, ?) ON CONFLICT (root) DO UPDATE SET layout = excluded.layout')
-        .run(abs, layout, Date.now());
+      this.stmt('INSERT INTO datasets (root, layout, created_at) VALUES (?, ?, ?) ON CONFLICT (root) DO UPDATE SET layout = excluded.layout').run(
+        abs,
+        layout,
+        Date.now(),
+      );
     });
     return this.findDatasetByRoot(abs)!;
   }
@@ -293,8 +298,12 @@ export class ProjectStore {
   ensureClass(datasetId: number, folder: string): number {
     const existing = this.stmt('SELECT id FROM classes WHERE dataset_id = ? AND folder = ?').get(datasetId, folder) as { id: number } | undefined;
     if (existing) return existing.id;
-    const info = this.stmt('INSERT INTO classes (dataset_id, folder, display_name, prompt_name) VALUES (?, ?, ?, ?)')
-      .run(datasetId, folder, folder, defaultPromptName(folder));
+    const info = this.stmt('INSERT INTO classes (dataset_id, folder, display_name, prompt_name) VALUES (?, ?, ?, ?)').run(
+      datasetId,
+      folder,
+      folder,
+      defaultPromptName(folder),
+    );
     return Number(info.lastInsertRowid);
   }
 
@@ -340,8 +349,13 @@ export class ProjectStore {
       const old = this.stmt('SELECT id, cache_key FROM models WHERE folder = ?').get(folder) as { id: number; cache_key: string } | undefined;
       if (old && old.cache_key !== m.cacheKey) this.stmt('DELETE FROM features WHERE model_id = ?').run(old.id);
       this.stmt(`INSERT INTO models (folder, weights_sha256, cache_key, config_json, registered_at) VALUES (?, ?, ?, ?, ?)
-        ON CONFLICT (folder) DO UPDATE SET weights_sha256 = excluded.weights_sha256, cache_key = excluded.cache_key, config_json = excluded.config_json`)
-        .run(folder, m.weightsSha256, m.cacheKey, JSON.stringify(m.config), Date.now());
+        ON CONFLICT (folder) DO UPDATE SET weights_sha256 = excluded.weights_sha256, cache_key = excluded.cache_key, config_json = excluded.config_json`).run(
+        folder,
+        m.weightsSha256,
+        m.cacheKey,
+        JSON.stringify(m.config),
+        Date.now(),
+      );
     });
     const row = this.stmt('SELECT * FROM models WHERE folder = ?').get(folder) as ModelRowDb;
     return toModel(row);
@@ -412,9 +426,10 @@ export class ProjectStore {
   }
 
   listRuns(datasetId?: number): RunRecord[] {
-    const rows = datasetId === undefined
-      ? this.stmt('SELECT * FROM runs ORDER BY id').all()
-      : this.stmt('SELECT * FROM runs WHERE dataset_id = ? ORDER BY id').all(datasetId);
+    const rows =
+      datasetId === undefined
+        ? this.stmt('SELECT * FROM runs ORDER BY id').all()
+        : this.stmt('SELECT * FROM runs WHERE dataset_id = ? ORDER BY id').all(datasetId);
     return (rows as RunRowDb[]).map(toRun);
   }
 
@@ -426,14 +441,20 @@ export class ProjectStore {
   }
 
   getRunClasses(runId: number): RunClass[] {
-    return (this.stmt('SELECT class_id, prompt_name FROM run_classes WHERE run_id = ? ORDER BY idx').all(runId) as { class_id: number; prompt_name: string }[])
-      .map((r) => ({ classId: r.class_id, promptName: r.prompt_name }));
+    return (
+      this.stmt('SELECT class_id, prompt_name FROM run_classes WHERE run_id = ? ORDER BY idx').all(runId) as { class_id: number; prompt_name: string }[]
+    ).map((r) => ({ classId: r.class_id, promptName: r.prompt_name }));
   }
 
   getRunLog(runId: number): EpochRecord[] {
     return (this.stmt('SELECT * FROM run_log WHERE run_id = ? ORDER BY epoch').all(runId) as RunLogRowDb[]).map((r) => ({
-      epoch: r.epoch, lr: r.lr, loss: r.loss, terms: readTerms(r.terms_json),
-      trainAccuracy: r.train_accuracy, testAccuracy: r.test_accuracy, seconds: r.seconds,
+      epoch: r.epoch,
+      lr: r.lr,
+      loss: r.loss,
+      terms: readTerms(r.terms_json),
+      trainAccuracy: r.train_accuracy,
+      testAccuracy: r.test_accuracy,
+      seconds: r.seconds,
     }));
   }
 
@@ -446,7 +467,10 @@ export class ProjectStore {
   getPredictions(runId: number): PredictionRow[] {
     const rows = this.stmt('SELECT * FROM predictions WHERE run_id = ? ORDER BY image_id').all(runId) as PredictionRowDb[];
     return rows.map((r) => ({
-      imageId: r.image_id, labelClassId: r.label_class_id, predictedClassId: r.predicted_class_id, score: r.score,
+      imageId: r.image_id,
+      labelClassId: r.label_class_id,
+      predictedClassId: r.predicted_class_id,
+      score: r.score,
       probs: r.probs ? blobToFloats(r.probs) : null,
     }));
   }
@@ -469,7 +493,8 @@ export class ProjectStore {
 
 function insertLease(store: ProjectStore, kind: 'run' | 'import', runId: number | null): number {
   const o = currentOwner();
-  const info = store.stmt('INSERT INTO leases (kind, run_id, host, pid, process_start, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+  const info = store
+    .stmt('INSERT INTO leases (kind, run_id, host, pid, process_start, created_at) VALUES (?, ?, ?, ?, ?, ?)')
     .run(kind, runId, o.host, o.pid, o.start, Date.now());
   return Number(info.lastInsertRowid);
 }
@@ -491,26 +516,96 @@ function readTerms(json: string): EpochRecord['terms'] {
   return Object.fromEntries(LOSS_TERMS.map((t) => [t.name, typeof stored[t.name] === 'number' ? stored[t.name] : Number.NaN])) as EpochRecord['terms'];
 }
 
-interface DatasetRowDb { id: number; root: string; layout: Layout; split_seed: number; test_fraction: number; created_at: number; last_import: string | null }
-interface ClassRowDb { id: number; dataset_id: number; folder: string; display_name: string; prompt_name: string }
+interface DatasetRowDb {
+  id: number;
+  root: string;
+  layout: Layout;
+  split_seed: number;
+  test_fraction: number;
+  created_at: number;
+  last_import: string | null;
+}
+interface ClassRowDb {
+  id: number;
+  dataset_id: number;
+  folder: string;
+  display_name: string;
+  prompt_name: string;
+}
 interface ImageRowDb {
-  id: number; dataset_id: number; path: string; sha256: string; size: number; width: number; height: number; format: string;
-  class_id: number; folder_class_id: number; split: SplitName; base_split: SplitName; label_class_id: number | null;
-  split_override: SplitName | null; excluded: number; missing: number;
+  id: number;
+  dataset_id: number;
+  path: string;
+  sha256: string;
+  size: number;
+  width: number;
+  height: number;
+  format: string;
+  class_id: number;
+  folder_class_id: number;
+  split: SplitName;
+  base_split: SplitName;
+  label_class_id: number | null;
+  split_override: SplitName | null;
+  excluded: number;
+  missing: number;
 }
-interface ModelRowDb { id: number; folder: string; weights_sha256: string; cache_key: string; config_json: string; registered_at: number }
+interface ModelRowDb {
+  id: number;
+  folder: string;
+  weights_sha256: string;
+  cache_key: string;
+  config_json: string;
+  registered_at: number;
+}
 interface RunRowDb {
-  id: number; dataset_id: number | null; model_id: number | null; kind: RunKind; status: RunStatus; config_json: string;
-  backend: string | null; metrics_json: string | null; timings_json: string | null; error: string | null; created_at: number; finished_at: number | null;
+  id: number;
+  dataset_id: number | null;
+  model_id: number | null;
+  kind: RunKind;
+  status: RunStatus;
+  config_json: string;
+  backend: string | null;
+  metrics_json: string | null;
+  timings_json: string | null;
+  error: string | null;
+  created_at: number;
+  finished_at: number | null;
 }
-interface LeaseRowDb { id: number; kind: 'run' | 'import'; run_id: number | null; host: string; pid: number; process_start: string }
-interface RunLogRowDb { epoch: number; lr: number; loss: number; terms_json: string; train_accuracy: number; test_accuracy: number | null; seconds: number }
-interface PredictionRowDb { image_id: number; label_class_id: number; predicted_class_id: number; score: number; probs: Buffer | null }
+interface LeaseRowDb {
+  id: number;
+  kind: 'run' | 'import';
+  run_id: number | null;
+  host: string;
+  pid: number;
+  process_start: string;
+}
+interface RunLogRowDb {
+  epoch: number;
+  lr: number;
+  loss: number;
+  terms_json: string;
+  train_accuracy: number;
+  test_accuracy: number | null;
+  seconds: number;
+}
+interface PredictionRowDb {
+  image_id: number;
+  label_class_id: number;
+  predicted_class_id: number;
+  score: number;
+  probs: Buffer | null;
+}
 
 function toDataset(r: DatasetRowDb): DatasetInfo {
   return {
-    id: r.id, root: r.root, layout: r.layout, splitSeed: r.split_seed, testFraction: r.test_fraction,
-    createdAt: new Date(r.created_at).toISOString(), lastImport: r.last_import ? JSON.parse(r.last_import) : null,
+    id: r.id,
+    root: r.root,
+    layout: r.layout,
+    splitSeed: r.split_seed,
+    testFraction: r.test_fraction,
+    createdAt: new Date(r.created_at).toISOString(),
+    lastImport: r.last_import ? JSON.parse(r.last_import) : null,
   };
 }
 
@@ -520,24 +615,50 @@ function toClass(r: ClassRowDb): ClassInfo {
 
 function toImage(r: ImageRowDb): ImageInfo {
   return {
-    id: r.id, datasetId: r.dataset_id, path: r.path, sha256: r.sha256, size: r.size, width: r.width, height: r.height, format: r.format,
-    classId: r.class_id, folderClassId: r.folder_class_id, split: r.split, baseSplit: r.base_split,
-    relabelled: r.label_class_id !== null, splitOverridden: r.split_override !== null, excluded: r.excluded === 1, missing: r.missing === 1,
+    id: r.id,
+    datasetId: r.dataset_id,
+    path: r.path,
+    sha256: r.sha256,
+    size: r.size,
+    width: r.width,
+    height: r.height,
+    format: r.format,
+    classId: r.class_id,
+    folderClassId: r.folder_class_id,
+    split: r.split,
+    baseSplit: r.base_split,
+    relabelled: r.label_class_id !== null,
+    splitOverridden: r.split_override !== null,
+    excluded: r.excluded === 1,
+    missing: r.missing === 1,
   };
 }
 
 function toModel(r: ModelRowDb): ModelRecord {
   return {
-    id: r.id, folder: r.folder, weightsSha256: r.weights_sha256, cacheKey: r.cache_key, config: JSON.parse(r.config_json),
+    id: r.id,
+    folder: r.folder,
+    weightsSha256: r.weights_sha256,
+    cacheKey: r.cache_key,
+    config: JSON.parse(r.config_json),
     registeredAt: new Date(r.registered_at).toISOString(),
   };
 }
 
 function toRun(r: RunRowDb): RunRecord {
   return {
-    id: r.id, datasetId: r.dataset_id, modelId: r.model_id, kind: r.kind, status: r.status, config: JSON.parse(r.config_json),
-    backend: r.backend, metrics: r.metrics_json ? JSON.parse(r.metrics_json) : null, timings: r.timings_json ? JSON.parse(r.timings_json) : null,
-    error: r.error, createdAt: new Date(r.created_at).toISOString(), finishedAt: r.finished_at === null ? null : new Date(r.finished_at).toISOString(),
+    id: r.id,
+    datasetId: r.dataset_id,
+    modelId: r.model_id,
+    kind: r.kind,
+    status: r.status,
+    config: JSON.parse(r.config_json),
+    backend: r.backend,
+    metrics: r.metrics_json ? JSON.parse(r.metrics_json) : null,
+    timings: r.timings_json ? JSON.parse(r.timings_json) : null,
+    error: r.error,
+    createdAt: new Date(r.created_at).toISOString(),
+    finishedAt: r.finished_at === null ? null : new Date(r.finished_at).toISOString(),
   };
 }
 

@@ -52,11 +52,13 @@ export async function decodeAndThumbnail(buf: Buffer): Promise<ImageHeader & { t
     // libvips has no BMP loader: those go through our own decoder as raw pixels.
     // Otherwise libvips streams the file through the shrink (sequential read): a huge image's
     // full raster never exists, and the large-decode slots bound how many run at once.
-    const thumbnail = header.format === 'bmp'
-      ? await decodeImage(buf).then((img) => toThumbnail(sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })))
-      : await withDecodeSlot(Math.min(header.width * header.height, DECODE_PIXEL_BUDGET), () =>
-        // thumbnails are for people: honour EXIF orientation
-        toThumbnail(sharp(buf, { limitInputPixels: MAX_PIXELS, sequentialRead: true }).rotate()));
+    const thumbnail =
+      header.format === 'bmp'
+        ? await decodeImage(buf).then((img) => toThumbnail(sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })))
+        : await withDecodeSlot(Math.min(header.width * header.height, DECODE_PIXEL_BUDGET), () =>
+            // thumbnails are for people: honour EXIF orientation
+            toThumbnail(sharp(buf, { limitInputPixels: MAX_PIXELS, sequentialRead: true }).rotate()),
+          );
     return { ...header, thumbnail };
   } catch (err) {
     throw new Error(`corrupt ${header.format}: ${decodeReason(err)}`);

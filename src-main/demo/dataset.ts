@@ -53,7 +53,8 @@ export function parseRecipe(raw: unknown, label = 'demo recipe'): DemoRecipe {
   const folders = new Set<string>();
   const concepts = new Set<string>();
   for (const c of r.classes) {
-    if (typeof c?.folder !== 'string' || !FOLDER_NAME.test(c.folder)) throw new Error(`${label}: class folder ${JSON.stringify(c?.folder)} must be lower-case letters, digits and _`);
+    if (typeof c?.folder !== 'string' || !FOLDER_NAME.test(c.folder))
+      throw new Error(`${label}: class folder ${JSON.stringify(c?.folder)} must be lower-case letters, digits and _`);
     if (!isColour(c.colour)) throw new Error(`${label}: class "${c.folder}" has unknown colour ${JSON.stringify(c.colour)}`);
     if (!isShape(c.shape)) throw new Error(`${label}: class "${c.folder}" has unknown shape ${JSON.stringify(c.shape)}`);
     if (folders.has(c.folder)) throw new Error(`${label}: class folder "${c.folder}" appears twice`);
@@ -62,7 +63,13 @@ export function parseRecipe(raw: unknown, label = 'demo recipe'): DemoRecipe {
     folders.add(c.folder);
     concepts.add(concept);
   }
-  return { name: r.name, seed: r.seed!, imageSize: r.imageSize!, perClass: { train: r.perClass!.train, test: r.perClass!.test }, classes: r.classes.map((c) => ({ folder: c.folder, colour: c.colour, shape: c.shape })) };
+  return {
+    name: r.name,
+    seed: r.seed!,
+    imageSize: r.imageSize!,
+    perClass: { train: r.perClass!.train, test: r.perClass!.test },
+    classes: r.classes.map((c) => ({ folder: c.folder, colour: c.colour, shape: c.shape })),
+  };
 }
 
 export function loadRecipe(file: string = DEMO_RECIPE_FILE): DemoRecipe {
@@ -134,7 +141,9 @@ export async function generateDemoDataset(outDir: string, recipe: DemoRecipe, op
           throwIfCancelled(opts.ctx);
           const pixels = renderDatasetImage(recipe, split, c, i);
           const file = path.join(classDir, `${c.folder}_${String(i).padStart(4, '0')}.png`);
-          await sharp(Buffer.from(pixels), { raw: { width: recipe.imageSize, height: recipe.imageSize, channels: 3 } }).png().toFile(file);
+          await sharp(Buffer.from(pixels), { raw: { width: recipe.imageSize, height: recipe.imageSize, channels: 3 } })
+            .png()
+            .toFile(file);
           opts.ctx?.progress({ stage: 'demo-dataset', done: ++done, total });
         }
       }

@@ -16,7 +16,11 @@ const TAUGHT_WORDS = new Set(captionWords());
 
 /** Plain when every word of the class's prompt name appears in the demo CLIP's captions. */
 export function nameKind(c: DemoClass): NameKind {
-  return promptName(c).split(' ').every((w) => TAUGHT_WORDS.has(w)) ? 'plain' : 'jargon';
+  return promptName(c)
+    .split(' ')
+    .every((w) => TAUGHT_WORDS.has(w))
+    ? 'plain'
+    : 'jargon';
 }
 
 export interface DemoAccuracy {
@@ -30,7 +34,15 @@ const IMAGE_BATCH = 64;
 
 export async function demoZeroShot(model: ClipModel, recipe: DemoRecipe, template: string = DEFAULT_TEMPLATE): Promise<DemoAccuracy> {
   const width = model.config.projectionDim;
-  const text = normaliseRows(flatten(await embedTexts(model, recipe.classes.map((c) => fillTemplate(template, promptName(c))))), width);
+  const text = normaliseRows(
+    flatten(
+      await embedTexts(
+        model,
+        recipe.classes.map((c) => fillTemplate(template, promptName(c))),
+      ),
+    ),
+    width,
+  );
   const size = recipe.imageSize;
   const labels: number[] = [];
   const features: Float32Array[] = [];
@@ -48,7 +60,10 @@ export async function demoZeroShot(model: ClipModel, recipe: DemoRecipe, templat
   }
   await flush();
   const predictions = await predict(normaliseRows(flatten(features), width), text, width, model.logitScale);
-  const { accuracy, perClass } = accuracyOf(predictions.map((p) => p.predicted), labels);
+  const { accuracy, perClass } = accuracyOf(
+    predictions.map((p) => p.predicted),
+    labels,
+  );
   const byClass = Object.fromEntries(recipe.classes.map((c, i) => [c.folder, perClass.get(i) ?? 0]));
   const kindMean = (kind: NameKind) => {
     const accs = recipe.classes.filter((c) => nameKind(c) === kind).map((c) => byClass[c.folder]);

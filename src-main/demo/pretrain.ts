@@ -160,7 +160,11 @@ function normalize(x: tf.Tensor2D): tf.Tensor2D {
 class AdamW {
   private readonly moments = new Map<tf.Variable, { m: tf.Variable; v: tf.Variable }>();
   private t = 0;
-  constructor(private readonly beta1 = 0.9, private readonly beta2 = 0.98, private readonly eps = 1e-6) {}
+  constructor(
+    private readonly beta1 = 0.9,
+    private readonly beta2 = 0.98,
+    private readonly eps = 1e-6,
+  ) {}
 
   step(params: { variable: tf.Variable; lrScale: number; decay: boolean }[], grads: tf.NamedTensorMap, lr: number, weightDecay: number): void {
     this.t++;
@@ -250,7 +254,16 @@ export async function pretrainDemoClip(outDir: string, settings: PretrainSetting
     const tensors = await weightsToHf(weights, config);
     disposeWeights(weights);
     writeSafetensors(path.join(staging, 'model.safetensors'), tensors, { format: 'pt' }, 'F16');
-    const report: PretrainReport = { dir, backend: describeBackend(backend), steps: settings.steps, seconds, vocabSize, finalLoss, finalBatchAccuracy, logitScale };
+    const report: PretrainReport = {
+      dir,
+      backend: describeBackend(backend),
+      steps: settings.steps,
+      seconds,
+      vocabSize,
+      finalLoss,
+      finalBatchAccuracy,
+      logitScale,
+    };
     writeJson(path.join(staging, PRETRAIN_RECORD_FILE), { settings, result: { ...report, dir: undefined } });
     fs.rmSync(dir, { recursive: true, force: true });
     fs.renameSync(staging, dir);
@@ -263,7 +276,14 @@ export async function pretrainDemoClip(outDir: string, settings: PretrainSetting
 
 const TAIL_STEPS = 50;
 
-async function trainLoop(weights: ClipWeights, config: ClipConfig, pp: PreprocessConfig, tokenizer: ClipTokenizer, s: PretrainSettings, ctx?: JobContext): Promise<{ finalLoss: number; finalBatchAccuracy: number }> {
+async function trainLoop(
+  weights: ClipWeights,
+  config: ClipConfig,
+  pp: PreprocessConfig,
+  tokenizer: ClipTokenizer,
+  s: PretrainSettings,
+  ctx?: JobContext,
+): Promise<{ finalLoss: number; finalBatchAccuracy: number }> {
   const variables = weightTensors(weights) as tf.Variable[];
   const embeddings = new Set<tf.Tensor>([weights.text.tokenEmbedding, weights.text.positionEmbedding]);
   const params = variables.map((v) => ({ variable: v, lrScale: embeddings.has(v) ? s.embeddingLrScale : 1, decay: v.rank === 2 && !embeddings.has(v) }));

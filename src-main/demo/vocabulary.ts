@@ -6,7 +6,6 @@ import fs from 'node:fs';
 import { bytesToUnicode, END_OF_WORD, vocabularyFromMerges, writeTokenizerFiles as writeClipTokenizerFiles } from '../clip/tokenizer';
 import { captionWords } from './captions';
 
-
 /**
  * Words the tokenizer knows as whole tokens but no caption ever uses: heraldry's names for
  * colours (tinctures) and shapes (charges). Like rare words in a real CLIP's vocabulary, each
@@ -15,10 +14,37 @@ import { captionWords } from './captions';
  */
 export const RARE_WORDS: readonly string[] = [
   // tinctures
-  'argent', 'azure', 'celeste', 'gules', 'murrey', 'purpure', 'sable', 'sanguine', 'tenne', 'vert',
+  'argent',
+  'azure',
+  'celeste',
+  'gules',
+  'murrey',
+  'purpure',
+  'sable',
+  'sanguine',
+  'tenne',
+  'vert',
   // charges
-  'annulet', 'bend', 'bezant', 'billet', 'chevron', 'delf', 'escutcheon', 'estoile', 'fess', 'fusil',
-  'golpe', 'lozenge', 'mascle', 'mullet', 'pellet', 'pomme', 'roundel', 'saltire', 'torteau', 'trefoil',
+  'annulet',
+  'bend',
+  'bezant',
+  'billet',
+  'chevron',
+  'delf',
+  'escutcheon',
+  'estoile',
+  'fess',
+  'fusil',
+  'golpe',
+  'lozenge',
+  'mascle',
+  'mullet',
+  'pellet',
+  'pomme',
+  'roundel',
+  'saltire',
+  'torteau',
+  'trefoil',
 ];
 
 /** Every word of the demo tokenizer's corpus: what captions say, plus the rare words no caption uses. */
@@ -93,7 +119,12 @@ export function buildVocabulary(words: readonly string[]): Vocabulary {
 
 /** The tokenizer files of a Hugging Face CLIP folder, sized for a model of `maxPositions` positions. */
 export function writeTokenizerFiles(dir: string, vocab: Vocabulary, maxPositions: number): void {
-  writeClipTokenizerFiles(dir, vocab.tokens, vocab.merges.map(([a, b]) => `${a} ${b}`), maxPositions);
+  writeClipTokenizerFiles(
+    dir,
+    vocab.tokens,
+    vocab.merges.map(([a, b]) => `${a} ${b}`),
+    maxPositions,
+  );
 }
 
 export function writeJson(file: string, value: unknown): void {

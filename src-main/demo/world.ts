@@ -24,7 +24,13 @@ export type Colour = keyof typeof COLOURS;
  */
 export const SHAPES = {
   circle: { maxTurn: Math.PI, inside: (x: number, y: number) => x * x + y * y <= 1 },
-  ring: { maxTurn: Math.PI, inside: (x: number, y: number) => { const r2 = x * x + y * y; return r2 <= 1 && r2 >= 0.36; } },
+  ring: {
+    maxTurn: Math.PI,
+    inside: (x: number, y: number) => {
+      const r2 = x * x + y * y;
+      return r2 <= 1 && r2 >= 0.36;
+    },
+  },
   square: { maxTurn: 0.15, inside: (x: number, y: number) => Math.abs(x) <= 0.8 && Math.abs(y) <= 0.8 },
   diamond: { maxTurn: 0.15, inside: (x: number, y: number) => Math.abs(x) / 0.7 + Math.abs(y) <= 1 },
   triangle: { maxTurn: 0.15, inside: insideTriangle },
@@ -178,6 +184,5 @@ function insideStar(x: number, y: number): boolean {
 }
 
 function clamp01(v: number): number {
-  return v < 0 ? 0 : Math.min(v , 1);
+  return v < 0 ? 0 : Math.min(v, 1);
 }
-

@@ -19,7 +19,9 @@ export interface ClassifyOptions {
 
 export function checkBaseModel(c: Classifier, model: ClipModel, force = false): void {
   if (c.baseModel.sha256 && c.baseModel.sha256 !== model.weightsSha256 && !force) {
-    throw new Error(`the export was trained on ${c.baseModel.name} (weights ${c.baseModel.sha256.slice(0, 12)}…), but ${model.folder} has weights ${model.weightsSha256.slice(0, 12)}…; pass --force to classify anyway`);
+    throw new Error(
+      `the export was trained on ${c.baseModel.name} (weights ${c.baseModel.sha256.slice(0, 12)}…), but ${model.folder} has weights ${model.weightsSha256.slice(0, 12)}…; pass --force to classify anyway`,
+    );
   }
   if (model.config.projectionDim !== c.projectionDim) {
     throw new Error(`the export's text features are ${c.projectionDim}-d, the model's image features ${model.config.projectionDim}-d`);

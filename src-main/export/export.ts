@@ -190,7 +190,8 @@ function insideExport(dir: string, file: unknown, label: string): string {
   if (typeof file !== 'string' || file === '') throw new ManifestPathError(`${label}: a tensor file name is missing or not text`);
   const parts = file.split(/[\\/]+/);
   const full = path.join(dir, file);
-  if (path.isAbsolute(file) || path.win32.isAbsolute(file) || parts.includes('..')) throw new ManifestPathError(`${label} names ${JSON.stringify(file)}, which is outside the export folder`);
+  if (path.isAbsolute(file) || path.win32.isAbsolute(file) || parts.includes('..'))
+    throw new ManifestPathError(`${label} names ${JSON.stringify(file)}, which is outside the export folder`);
   if (!fs.existsSync(full)) throw Object.assign(new Error(`${full} is missing from the export`), { code: 'ENOENT' });
   const real = resolveInside([dir], full);
   if (!real) throw new ManifestPathError(`${full} is a symbolic link to outside the export folder`);

@@ -32,7 +32,11 @@ export function decodeNpy(buf: Buffer, label: string): { shape: number[]; data: 
   if (/'fortran_order':\s*True/.test(header)) throw new Error(`${label}: Fortran-ordered arrays are not supported`);
   const shapeMatch = header.match(/'shape':\s*\(([^)]*)\)/);
   if (!shapeMatch) throw new Error(`${label}: header has no shape`);
-  const shape = shapeMatch[1].split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  const shape = shapeMatch[1]
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
   const count = shape.reduce((a, b) => a * b, 1);
   const dataStart = start + headerLen;
   if (buf.length - dataStart < count * 4) throw new Error(`${label} is truncated`);

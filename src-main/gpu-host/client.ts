@@ -54,21 +54,25 @@ export class GpuHostClient {
   /** trainPrompts on the page, with the same arguments but the model (loaded with loadModel) and the same result. */
   async train(setup: LabelTokenSetup, config: TrainConfig, data: TrainingData, hooks: TrainHooks = {}): Promise<TrainedPrompts> {
     if (hooks.ctx?.signal.aborted) throw new CancelledError();
-    const { id, done } = this.start('train', { setup, config, labels: data.labels, tokensPerPass: hooks.tokensPerPass } satisfies GpuHostOps['train']['params'], {
-      onEvent(e) {
-        if (e.kind === 'step') hooks.onStep?.(e.step);
-        else if (e.kind === 'epoch') hooks.onEpoch?.(e.epoch);
-        else hooks.ctx?.progress(e.progress);
+    const { id, done } = this.start(
+      'train',
+      { setup, config, labels: data.labels, tokensPerPass: hooks.tokensPerPass } satisfies GpuHostOps['train']['params'],
+      {
+        onEvent(e) {
+          if (e.kind === 'step') hooks.onStep?.(e.step);
+          else if (e.kind === 'epoch') hooks.onEpoch?.(e.epoch);
+          else hooks.ctx?.progress(e.progress);
+        },
+        async features(samples) {
+          const t = await data.batchFeatures(samples);
+          try {
+            return { data: (await t.data()) as Float32Array, rows: t.shape[0], cols: t.shape[1] };
+          } finally {
+            t.dispose();
+          }
+        },
       },
-      async features(samples) {
-        const t = await data.batchFeatures(samples);
-        try {
-          return { data: (await t.data()) as Float32Array, rows: t.shape[0], cols: t.shape[1] };
-        } finally {
-          t.dispose();
-        }
-      },
-    });
+    );
     const onAbort = () => void this.call('cancel', { target: id }).catch(() => {});
     hooks.ctx?.signal.addEventListener('abort', onAbort, { once: true });
     try {

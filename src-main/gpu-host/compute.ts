@@ -25,7 +25,13 @@ let info: GpuHostInfo | null = null;
 
 function firstLine(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
-  return text.split('\n').map((l) => l.trim()).filter(Boolean)[0]?.slice(0, 300) ?? 'unknown error';
+  return (
+    text
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)[0]
+      ?.slice(0, 300) ?? 'unknown error'
+  );
 }
 
 function record(kind: string, message: string): void {
@@ -77,13 +83,18 @@ async function init(): Promise<GpuHostInfo> {
   });
   device.addEventListener('uncapturederror', (e: any) => {
     const error = e?.error;
-    record(/out of memory/i.test(error?.message ?? '') || error?.constructor?.name === 'GPUOutOfMemoryError' ? 'out of memory' : 'error', String(error?.message ?? error));
+    record(
+      /out of memory/i.test(error?.message ?? '') || error?.constructor?.name === 'GPUOutOfMemoryError' ? 'out of memory' : 'error',
+      String(error?.message ?? error),
+    );
   });
   device.lost.then((lost: any) => record('device lost', `${lost?.reason ?? 'unknown'}: ${lost?.message ?? ''}`));
   const a = adapter.info ?? {};
   const text = (k: string) => String(a[k] ?? '').trim();
   const summary = { vendor: text('vendor'), architecture: text('architecture'), device: text('device'), description: text('description') };
-  const software = Boolean(adapter.isFallbackAdapter ?? a.isFallbackAdapter) || /swiftshader|llvmpipe|lavapipe|softpipe|microsoft basic render|warp/i.test(Object.values(summary).join(' '));
+  const software =
+    Boolean(adapter.isFallbackAdapter ?? a.isFallbackAdapter) ||
+    /swiftshader|llvmpipe|lavapipe|softpipe|microsoft basic render|warp/i.test(Object.values(summary).join(' '));
   if (tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
   tf.registerBackend('webgpu', () => {
     const backend = new WebGPUBackend(device, a);
@@ -147,7 +158,17 @@ export function serve(port: { postMessage(m: unknown, transfer?: Transferable[])
           const zeroShot = tf.tidy(() => l2Normalize(encoder.encode()));
           const imageFeatures = tf.tensor2d(p.imageFeatures.data, [p.imageFeatures.rows, p.imageFeatures.cols]);
           const y = oneHot(p.labels, p.setup.promptIds.length);
-          const r = trainingStep({ encoder, labels, context: null, anchor: false, zeroShot, imageFeatures, oneHotLabels: y, weights: p.weights, logitScale: m.logitScale });
+          const r = trainingStep({
+            encoder,
+            labels,
+            context: null,
+            anchor: false,
+            zeroShot,
+            imageFeatures,
+            oneHotLabels: y,
+            weights: p.weights,
+            logitScale: m.logitScale,
+          });
           const terms = (await r.terms.data()) as Float32Array;
           const grads: Record<string, Float32Array> = {};
           for (const [name, t] of Object.entries(r.grads)) grads[name === labels.name ? 'labels' : name] = (await t.data()) as Float32Array;
@@ -164,18 +185,24 @@ export function serve(port: { postMessage(m: unknown, transfer?: Transferable[])
         aborts.set(id, controller);
         const ctx: JobContext = { signal: controller.signal, progress: (progress) => send({ id, event: { kind: 'progress', progress } }) };
         try {
-          const result = await trainPrompts(needModel(), p.setup, p.config, {
-            labels: p.labels,
-            async batchFeatures(samples) {
-              const f = await askFeatures(id, samples);
-              return tf.tensor2d(f.data, [f.rows, f.cols]);
+          const result = await trainPrompts(
+            needModel(),
+            p.setup,
+            p.config,
+            {
+              labels: p.labels,
+              async batchFeatures(samples) {
+                const f = await askFeatures(id, samples);
+                return tf.tensor2d(f.data, [f.rows, f.cols]);
+              },
             },
-          }, {
-            ctx,
-            tokensPerPass: p.tokensPerPass,
-            onStep: (step) => send({ id, event: { kind: 'step', step } }),
-            onEpoch: (epoch) => send({ id, event: { kind: 'epoch', epoch } }),
-          });
+            {
+              ctx,
+              tokensPerPass: p.tokensPerPass,
+              onStep: (step) => send({ id, event: { kind: 'step', step } }),
+              onEpoch: (epoch) => send({ id, event: { kind: 'epoch', epoch } }),
+            },
+          );
           return { result, transfer: [] };
         } finally {
           aborts.delete(id);
@@ -201,10 +228,11 @@ export function serve(port: { postMessage(m: unknown, transfer?: Transferable[])
       return;
     }
     const { id, op, params } = m;
-    const run = () => handle(id, op, params ?? {}).then(
-      ({ result, transfer }) => send({ id, ok: true, result }, transfer),
-      (err) => send({ id, ok: false, error: firstLine(err), cancelled: err instanceof CancelledError || undefined }),
-    );
+    const run = () =>
+      handle(id, op, params ?? {}).then(
+        ({ result, transfer }) => send({ id, ok: true, result }, transfer),
+        (err) => send({ id, ok: false, error: firstLine(err), cancelled: err instanceof CancelledError || undefined }),
+      );
     // cancel must not wait behind the training it stops.
     if (op === 'cancel') void run();
     else queue = queue.then(run);

@@ -53,7 +53,11 @@ export type TrainJobEvent =
   | { type: 'log'; message: string };
 
 /** Messages from the worker: the events, then exactly one 'done' or 'failed'. */
-export type WorkerMessage = TrainJobEvent | { type: 'done'; outcome: TrainOutcome } | { type: 'failed'; message: string; cancelled: boolean } | { type: 'gpu'; m: ToHost };
+export type WorkerMessage =
+  | TrainJobEvent
+  | { type: 'done'; outcome: TrainOutcome }
+  | { type: 'failed'; message: string; cancelled: boolean }
+  | { type: 'gpu'; m: ToHost };
 /** Messages to the worker. */
 export type WorkerCommand = { type: 'cancel' } | { type: 'gpu'; m: FromHost };
 
@@ -165,12 +169,21 @@ export function startTraining(request: TrainJobRequest, onEvent: (e: TrainJobEve
 }
 
 /** startTraining driven by a JobContext: its signal cancels, its progress receives the worker's. */
-export async function runTrainingJob(request: TrainJobRequest, ctx: JobContext, onEvent: (e: TrainJobEvent) => void = () => {}, relay?: GpuRelay): Promise<TrainOutcome> {
+export async function runTrainingJob(
+  request: TrainJobRequest,
+  ctx: JobContext,
+  onEvent: (e: TrainJobEvent) => void = () => {},
+  relay?: GpuRelay,
+): Promise<TrainOutcome> {
   if (ctx.signal.aborted) throw new CancelledError();
-  const job = startTraining(request, (e) => {
-    if (e.type === 'progress') ctx.progress(e.progress);
-    onEvent(e);
-  }, relay);
+  const job = startTraining(
+    request,
+    (e) => {
+      if (e.type === 'progress') ctx.progress(e.progress);
+      onEvent(e);
+    },
+    relay,
+  );
   const onAbort = () => job.cancel();
   ctx.signal.addEventListener('abort', onAbort, { once: true });
   try {

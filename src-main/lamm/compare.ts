@@ -60,7 +60,8 @@ export function compareRunPredictions(
       trainedRight++;
     }
     if (col !== undefined) matrix[row][col]++;
-    if (bOk !== tOk) flips.push({ imageId: t.imageId, trueClassId: t.labelClassId, baseClassId: b.predictedClassId, trainedClassId: t.predictedClassId, fixed: tOk });
+    if (bOk !== tOk)
+      flips.push({ imageId: t.imageId, trueClassId: t.labelClassId, baseClassId: b.predictedClassId, trainedClassId: t.predictedClassId, fixed: tOk });
   }
   const total = perClass.reduce((s, c) => s + c.total, 0) || 1;
   return {

@@ -54,7 +54,10 @@ export function accuracyOf(predicted: number[], labels: number[]): Accuracy {
   labels.forEach((y, i) => {
     const h = hits.get(y) ?? { right: 0, total: 0 };
     h.total++;
-    if (predicted[i] === y) { h.right++; right++; }
+    if (predicted[i] === y) {
+      h.right++;
+      right++;
+    }
     hits.set(y, h);
   });
   const perClass = new Map([...hits].sort(([a], [b]) => a - b).map(([c, h]) => [c, h.right / h.total]));

@@ -41,7 +41,9 @@ export function l2Normalize(x: tf.Tensor2D): tf.Tensor2D {
 }
 
 /** x in the forward pass, no gradient in the backward one (torch's .detach()). */
-export const stopGradient = tf.customGrad((x) => ({ value: tf.clone(x as tf.Tensor), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) })) as <T extends tf.Tensor>(x: T) => T;
+export const stopGradient = tf.customGrad((x) => ({ value: tf.clone(x as tf.Tensor), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) })) as <T extends tf.Tensor>(
+  x: T,
+) => T;
 
 /** Scaled cosine logits s·f·tᵀ for normalised image features f [B,P] and normalised text features t [C,P]. */
 export function cosineLogits(imageFeatures: tf.Tensor2D, normalisedText: tf.Tensor2D, logitScale: number): tf.Tensor2D {
@@ -58,9 +60,9 @@ export function lammLoss(x: LossInputs, w: LossWeights): LossResult {
 
     const ce = tf.neg(tf.mean(tf.sum(tf.mul(x.oneHotLabels, tf.logSoftmax(z)), 1))) as tf.Scalar;
 
-    const wc = (x.labelEmbeddings && x.initialLabelEmbeddings
-      ? tf.sum(tf.square(tf.sub(x.labelEmbeddings, x.initialLabelEmbeddings)))
-      : tf.scalar(0)) as tf.Scalar;
+    const wc = (
+      x.labelEmbeddings && x.initialLabelEmbeddings ? tf.sum(tf.square(tf.sub(x.labelEmbeddings, x.initialLabelEmbeddings))) : tf.scalar(0)
+    ) as tf.Scalar;
 
     // 1 − cos per class, averaged over the batch by each sample's class; the official
     // FeatureLoss counts a sample only when another class is in the batch, so a batch of one

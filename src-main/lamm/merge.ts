@@ -21,7 +21,12 @@ export async function mergeRuns(store: ProjectStore, runIds: number[]): Promise<
   const runs = runIds.map((id) => store.getRun(id));
   const first = parts[0];
   parts.forEach((p, i) => {
-    if (!METHOD_SPECS[p.method]?.mergeable) throw new Error(`run ${p.runId} is ${p.method}: only ${TRAIN_METHODS.filter((m) => METHOD_SPECS[m].mergeable).map((m) => METHOD_SPECS[m].title).join(', ')} runs merge (a trained context is shared by all its classes)`);
+    if (!METHOD_SPECS[p.method]?.mergeable)
+      throw new Error(
+        `run ${p.runId} is ${p.method}: only ${TRAIN_METHODS.filter((m) => METHOD_SPECS[m].mergeable)
+          .map((m) => METHOD_SPECS[m].title)
+          .join(', ')} runs merge (a trained context is shared by all its classes)`,
+      );
     if (runs[i].modelId !== runs[0].modelId) throw new Error(`run ${p.runId} used another model than run ${first.runId}`);
     if (runs[i].datasetId !== runs[0].datasetId) throw new Error(`run ${p.runId} is on another dataset than run ${first.runId}`);
     // Each task has its own min_len; a class keeps its own token count, so only the template must agree.
@@ -36,7 +41,12 @@ export async function mergeRuns(store: ProjectStore, runIds: number[]): Promise<
     seen.add(id);
   }
 
-  const setup: RunSetupRecord = { template: first.template, labelStart: first.labelStart, minLen: Math.min(...parts.map((p) => p.minLen)), logitScale: first.logitScale };
+  const setup: RunSetupRecord = {
+    template: first.template,
+    labelStart: first.labelStart,
+    minLen: Math.min(...parts.map((p) => p.minLen)),
+    logitScale: first.logitScale,
+  };
   const concat = (pick: (p: RunClassifier) => Float32Array) => {
     const out = new Float32Array(parts.reduce((n, p) => n + pick(p).length, 0));
     let offset = 0;
@@ -53,7 +63,10 @@ export async function mergeRuns(store: ProjectStore, runIds: number[]): Promise<
   const testIds = test.map((img) => img.id);
   const features = loadFeatures(store, runs[0].modelId!, testIds, 0, { normalize: true });
   const predictions = await predict(features, textFeatures, first.projectionDim, first.logitScale);
-  const acc = accuracyOf(predictions.map((p) => p.predicted), test.map((img) => classIndex.get(img.classId)!));
+  const acc = accuracyOf(
+    predictions.map((p) => p.predicted),
+    test.map((img) => classIndex.get(img.classId)!),
+  );
   const folders = parts.flatMap((p) => p.classes.map((c) => c.folder));
   const perClass = Object.fromEntries([...acc.perClass].map(([k, a]) => [folders[k], a]));
   const metrics: RunMetrics = { accuracy: acc.accuracy, perClass, testImages: test.length, mergedFrom: runIds };
@@ -69,12 +82,15 @@ export async function mergeRuns(store: ProjectStore, runIds: number[]): Promise<
     });
     for (const p of runIds) store.saveLabelEmbeddings(runId, store.getLabelEmbeddings(p));
     saveRunTensor(store, runId, 'text_features', { shape: [classIds.length, first.projectionDim], data: textFeatures });
-    store.savePredictions(runId, test.map((img, i) => ({
-      imageId: img.id,
-      labelClassId: img.classId,
-      predictedClassId: classIds[predictions[i].predicted],
-      score: predictions[i].probability,
-    })));
+    store.savePredictions(
+      runId,
+      test.map((img, i) => ({
+        imageId: img.id,
+        labelClassId: img.classId,
+        predictedClassId: classIds[predictions[i].predicted],
+        score: predictions[i].probability,
+      })),
+    );
     store.finishRun(runId, metrics);
     return { runId, accuracy: acc.accuracy, perClass };
   });

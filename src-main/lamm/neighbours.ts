@@ -85,7 +85,13 @@ export function isWordToken(tokenizer: ClipTokenizer, id: number): boolean {
  * rows, so the drift is measured against the table itself). Neighbours are drawn from the
  * tokens `include` accepts (default all); the original's rank counts every token.
  */
-export async function tokenNeighbours(model: ClipModel, vectors: Float32Array, originalIds: number[], k: number, include?: (id: number) => boolean): Promise<TokenReport[]> {
+export async function tokenNeighbours(
+  model: ClipModel,
+  vectors: Float32Array,
+  originalIds: number[],
+  k: number,
+  include?: (id: number) => boolean,
+): Promise<TokenReport[]> {
   const [vocab, width] = model.tokenEmbedding.shape;
   const queries = originalIds.length;
   if (vectors.length !== queries * width) throw new Error(`expected ${queries}×${width} values, got ${vectors.length}`);
@@ -144,7 +150,8 @@ export async function runNeighbours(store: ProjectStore, model: ClipModel, runId
   // The tokens each class started from: the first tokens of its prompt name as the run spelled it.
   const originalIds = c.classes.flatMap((cls, i) => {
     const ids = model.tokenizer.encode(cls.promptName).slice(0, c.tokensPerClass[i]);
-    if (ids.length !== c.tokensPerClass[i]) throw new Error(`class "${cls.folder}" has ${ids.length} name tokens under this tokenizer, the run trained ${c.tokensPerClass[i]}`);
+    if (ids.length !== c.tokensPerClass[i])
+      throw new Error(`class "${cls.folder}" has ${ids.length} name tokens under this tokenizer, the run trained ${c.tokensPerClass[i]}`);
     return ids;
   });
   const words = opts.wordsOnly ? Uint8Array.from({ length: model.tokenizer.vocabSize }, (_, id) => Number(isWordToken(model.tokenizer, id))) : null;

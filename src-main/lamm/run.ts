@@ -85,7 +85,12 @@ export async function trainRun(store: ProjectStore, model: ClipModel, request: T
   const config = resolveTrainConfig(request.config);
   const datasetId = request.datasetId ?? defaultDataset(store);
   const classes = chooseClasses(store.listClasses(datasetId), request.classes);
-  const setup = setupLabelTokens(model.tokenizer, classes.map((c) => c.promptName), config.template, model.config.text.maxPositions);
+  const setup = setupLabelTokens(
+    model.tokenizer,
+    classes.map((c) => c.promptName),
+    config.template,
+    model.config.text.maxPositions,
+  );
   const shots = selectShots(store, datasetId, { shots: config.shots, seed: config.seed, classes });
   const classIndex = new Map(classes.map((c, i) => [c.id, i]));
   const allTest = store.listImages(datasetId, { split: 'test' }).filter((img) => classIndex.has(img.classId));
@@ -97,7 +102,12 @@ export async function trainRun(store: ProjectStore, model: ClipModel, request: T
     datasetId,
     modelId: modelRecord.id,
     kind: config.method,
-    config: { ...config, classes: classes.map((c) => c.folder), datasetId, setup: { template: config.template, labelStart: setup.labelStart, minLen: setup.minLen, logitScale: model.logitScale } } satisfies RunConfigRecord,
+    config: {
+      ...config,
+      classes: classes.map((c) => c.folder),
+      datasetId,
+      setup: { template: config.template, labelStart: setup.labelStart, minLen: setup.minLen, logitScale: model.logitScale },
+    } satisfies RunConfigRecord,
     backend,
     classes: classes.map((c) => ({ classId: c.id, promptName: c.promptName })),
   });
@@ -108,16 +118,29 @@ export async function trainRun(store: ProjectStore, model: ClipModel, request: T
     const featuresStarted = performance.now();
     const shotImages = shots.classes.flatMap((c) => c.imageIds.map((id) => ({ id, label: classIndex.get(c.classId)! })));
     const unreadable = new Set<number>();
-    const noteFailures = (failed: { imageId: number; path: string; reason: string }[]) => failed.forEach((f) => {
-      unreadable.add(f.imageId);
-      hooks.log?.(`skipped ${f.path}: ${f.reason}`);
-    });
-    noteFailures((await computeFeatures(store, model, { imageIds: allTest.map((img) => img.id), views: 1, embed: hooks.compute?.embedPixels }, hooks.ctx)).failed);
-    if (!config.onlineAugment) noteFailures((await computeFeatures(store, model, { imageIds: shotImages.map((t) => t.id), views: config.views, embed: hooks.compute?.embedPixels }, hooks.ctx)).failed);
+    const noteFailures = (failed: { imageId: number; path: string; reason: string }[]) =>
+      failed.forEach((f) => {
+        unreadable.add(f.imageId);
+        hooks.log?.(`skipped ${f.path}: ${f.reason}`);
+      });
+    noteFailures(
+      (await computeFeatures(store, model, { imageIds: allTest.map((img) => img.id), views: 1, embed: hooks.compute?.embedPixels }, hooks.ctx)).failed,
+    );
+    if (!config.onlineAugment)
+      noteFailures(
+        (await computeFeatures(store, model, { imageIds: shotImages.map((t) => t.id), views: config.views, embed: hooks.compute?.embedPixels }, hooks.ctx))
+          .failed,
+      );
     const test = allTest.filter((img) => !unreadable.has(img.id));
     const trainImages = shotImages.filter((t) => !unreadable.has(t.id));
     if (test.length === 0 || trainImages.length === 0) throw new Error(`no readable ${test.length === 0 ? 'test' : 'training'} images left`);
-    const testMatrix = loadFeatures(store, modelRecord.id, test.map((img) => img.id), 0, { normalize: true });
+    const testMatrix = loadFeatures(
+      store,
+      modelRecord.id,
+      test.map((img) => img.id),
+      0,
+      { normalize: true },
+    );
     const data = config.onlineAugment
       ? onlineTrainingData(store, model, trainImages, config.seed, hooks.compute?.embedPixels)
       : cachedTrainingData(store, modelRecord.id, trainImages, config.views, model.config.projectionDim);
@@ -164,22 +187,32 @@ export async function trainRun(store: ProjectStore, model: ClipModel, request: T
     // Everything a finished run owns lands in one transaction: a failure here leaves none of it.
     store.write(() => {
       store.appendRunLog(runId, lastRecord);
-      store.saveLabelEmbeddings(runId, classes.map((c, i) => ({
-        classId: c.id,
-        tokens: setup.minLen,
-        dim: model.tokenEmbedding.shape[1],
-        data: trained.labelEmbeddings.slice(i * embeddingSize, (i + 1) * embeddingSize),
-        init: trained.initialLabelEmbeddings.slice(i * embeddingSize, (i + 1) * embeddingSize),
-      })));
+      store.saveLabelEmbeddings(
+        runId,
+        classes.map((c, i) => ({
+          classId: c.id,
+          tokens: setup.minLen,
+          dim: model.tokenEmbedding.shape[1],
+          data: trained.labelEmbeddings.slice(i * embeddingSize, (i + 1) * embeddingSize),
+          init: trained.initialLabelEmbeddings.slice(i * embeddingSize, (i + 1) * embeddingSize),
+        })),
+      );
       saveRunTensor(store, runId, 'text_features', { shape: [classes.length, width], data: trained.textFeatures });
       saveRunTensor(store, runId, 'zero_shot_features', { shape: [classes.length, width], data: trained.zeroShotFeatures });
-      if (trained.context) saveRunTensor(store, runId, 'context', { shape: [trained.context.length / model.tokenEmbedding.shape[1], model.tokenEmbedding.shape[1]], data: trained.context });
-      store.savePredictions(runId, test.map((img, i) => ({
-        imageId: img.id,
-        labelClassId: img.classId,
-        predictedClassId: classes[trainedPredictions[i].predicted].id,
-        score: trainedPredictions[i].probability,
-      })));
+      if (trained.context)
+        saveRunTensor(store, runId, 'context', {
+          shape: [trained.context.length / model.tokenEmbedding.shape[1], model.tokenEmbedding.shape[1]],
+          data: trained.context,
+        });
+      store.savePredictions(
+        runId,
+        test.map((img, i) => ({
+          imageId: img.id,
+          labelClassId: img.classId,
+          predictedClassId: classes[trainedPredictions[i].predicted].id,
+          score: trainedPredictions[i].probability,
+        })),
+      );
       store.finishRun(runId, metrics, timings);
     });
     hooks.onEpoch?.(runId, lastRecord);
@@ -212,7 +245,10 @@ function backendName(): string {
 }
 
 function report(predictions: Prediction[], labels: number[], classes: ClassInfo[]) {
-  const acc = accuracyOf(predictions.map((p) => p.predicted), labels);
+  const acc = accuracyOf(
+    predictions.map((p) => p.predicted),
+    labels,
+  );
   return { accuracy: acc.accuracy, perClass: Object.fromEntries([...acc.perClass].map(([c, a]) => [classes[c].folder, a])) };
 }
 
@@ -228,7 +264,14 @@ function cachedTrainingData(store: ProjectStore, modelId: number, images: { id: 
   const byView = Array.from({ length: views }, (_, v) => loadFeatures(store, modelId, ids, v, { normalize: true }));
   return {
     labels: images.map((t) => t.label),
-    batchFeatures: (batch: Sample[]) => tf.tensor2d(stackRows(batch.map((s) => byView[s.view].subarray(s.image * width, (s.image + 1) * width)), width), [batch.length, width]),
+    batchFeatures: (batch: Sample[]) =>
+      tf.tensor2d(
+        stackRows(
+          batch.map((s) => byView[s.view].subarray(s.image * width, (s.image + 1) * width)),
+          width,
+        ),
+        [batch.length, width],
+      ),
   };
 }
 
@@ -236,26 +279,34 @@ function cachedTrainingData(store: ProjectStore, modelId: number, images: { id: 
  * Online augmentation: each step decodes (once, then from memory) and freshly augments its
  * images, then runs the image encoder. Every epoch gives each image a new seeded crop.
  */
-function onlineTrainingData(store: ProjectStore, model: ClipModel, images: { id: number; label: number }[], seed: number, embed?: RunCompute['embedPixels']): TrainingData {
+function onlineTrainingData(
+  store: ProjectStore,
+  model: ClipModel,
+  images: { id: number; label: number }[],
+  seed: number,
+  embed?: RunCompute['embedPixels'],
+): TrainingData {
   const decoded = new Map<number, RgbImage>();
   const draws = new Map<number, number>();
   const infos = new Map<number, ImageInfo>();
   return {
     labels: images.map((t) => t.label),
     async batchFeatures(batch: Sample[]) {
-      const pixels = await Promise.all(batch.map(async (s) => {
-        const id = images[s.image].id;
-        let img = decoded.get(id);
-        if (!img) {
-          const info = infos.get(id) ?? store.getImage(id);
-          infos.set(id, info);
-          img = await decodeImage(store.imageFile(info), { shortEdge: preshrinkEdge(model.preprocess) });
-          decoded.set(id, img);
-        }
-        const draw = (draws.get(id) ?? 0) + 1;
-        draws.set(id, draw);
-        return augmentedView(img, model.preprocess, deriveSeed(seed, 'online', id), draw);
-      }));
+      const pixels = await Promise.all(
+        batch.map(async (s) => {
+          const id = images[s.image].id;
+          let img = decoded.get(id);
+          if (!img) {
+            const info = infos.get(id) ?? store.getImage(id);
+            infos.set(id, info);
+            img = await decodeImage(store.imageFile(info), { shortEdge: preshrinkEdge(model.preprocess) });
+            decoded.set(id, img);
+          }
+          const draw = (draws.get(id) ?? 0) + 1;
+          draws.set(id, draw);
+          return augmentedView(img, model.preprocess, deriveSeed(seed, 'online', id), draw);
+        }),
+      );
       const features = (await (embed ? embed(pixels) : embedPixels(model, pixels))).map(normalizeRow);
       return tf.tensor2d(stackRows(features, model.config.projectionDim), [batch.length, model.config.projectionDim]);
     },

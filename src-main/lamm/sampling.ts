@@ -13,7 +13,10 @@ export interface Sample {
 }
 
 export function epochBatches(numImages: number, views: number, batchSize: number, random: () => number): Sample[][] {
-  const order = shuffleInPlace(Array.from({ length: numImages }, (_, i) => i), random);
+  const order = shuffleInPlace(
+    Array.from({ length: numImages }, (_, i) => i),
+    random,
+  );
   const samples = order.map((image) => ({ image, view: Math.floor(random() * views) }));
   const batches: Sample[][] = [];
   for (let start = 0; start < samples.length; start += batchSize) batches.push(samples.slice(start, start + batchSize));

@@ -68,7 +68,9 @@ export interface TrainBenchOptions {
 export async function benchTrain(opts: TrainBenchOptions): Promise<TrainBenchResult> {
   const backend = await initBackend();
   // LAMM_BENCH_VOCAB: a folder with CLIP's vocab.json/merges.txt where ../shared is not beside the code (bench/device).
-  const realVocab = [opts.modelDir, process.env.LAMM_BENCH_VOCAB, path.resolve(import.meta.dirname, '../../../shared/golden/tiny-random-clip')].find((d) => d && fs.existsSync(path.join(d, 'vocab.json')));
+  const realVocab = [opts.modelDir, process.env.LAMM_BENCH_VOCAB, path.resolve(import.meta.dirname, '../../../shared/golden/tiny-random-clip')].find(
+    (d) => d && fs.existsSync(path.join(d, 'vocab.json')),
+  );
   const modelDir = opts.modelDir ?? benchModelFolder(opts.spec ?? VIT_B16_SPEC, realVocab);
   const model = await loadClip(modelDir);
   try {
@@ -93,23 +95,32 @@ export async function benchTrain(opts: TrainBenchOptions): Promise<TrainBenchRes
     const stepTimes: number[] = [];
     let last = performance.now();
     const total = WARMUP_STEPS + opts.steps;
-    await trainPrompts(model, setup, config, {
-      labels,
-      batchFeatures: (samples) => tf.tidy(() => {
-        const batch = new Float32Array(samples.length * dim);
-        samples.forEach((s, i) => batch.set(features.subarray((s.image * config.views + s.view) * dim, (s.image * config.views + s.view + 1) * dim), i * dim));
-        return l2Normalize(tf.tensor2d(batch, [samples.length, dim]));
-      }),
-    }, {
-      ctx: { signal: ac.signal, progress: () => {} },
-      onStep: () => {
-        const now = performance.now();
-        stepTimes.push((now - last) / 1000);
-        last = now;
-        process.stderr.write(`[bench] step ${stepTimes.length}/${total}: ${stepTimes[stepTimes.length - 1].toFixed(2)} s\n`);
-        if (stepTimes.length >= total) ac.abort();
+    await trainPrompts(
+      model,
+      setup,
+      config,
+      {
+        labels,
+        batchFeatures: (samples) =>
+          tf.tidy(() => {
+            const batch = new Float32Array(samples.length * dim);
+            samples.forEach((s, i) =>
+              batch.set(features.subarray((s.image * config.views + s.view) * dim, (s.image * config.views + s.view + 1) * dim), i * dim),
+            );
+            return l2Normalize(tf.tensor2d(batch, [samples.length, dim]));
+          }),
       },
-    }).catch((err) => {
+      {
+        ctx: { signal: ac.signal, progress: () => {} },
+        onStep: () => {
+          const now = performance.now();
+          stepTimes.push((now - last) / 1000);
+          last = now;
+          process.stderr.write(`[bench] step ${stepTimes.length}/${total}: ${stepTimes[stepTimes.length - 1].toFixed(2)} s\n`);
+          if (stepTimes.length >= total) ac.abort();
+        },
+      },
+    ).catch((err) => {
       if (!(err instanceof CancelledError)) throw err;
     });
     const timed = stepTimes.slice(WARMUP_STEPS);
@@ -130,4 +141,3 @@ export async function benchTrain(opts: TrainBenchOptions): Promise<TrainBenchRes
     model.dispose();
   }
 }
-

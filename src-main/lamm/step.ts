@@ -39,7 +39,10 @@ export interface StepResult {
 }
 
 function keepTerms(r: LossResult): { terms: tf.Tensor1D; predicted: tf.Tensor1D } {
-  return { terms: tf.keep(tf.stack([r.total, ...LOSS_TERMS.map((t) => r.terms[t.name])]) as tf.Tensor1D), predicted: tf.keep(tf.argMax(r.logits, 1) as tf.Tensor1D) };
+  return {
+    terms: tf.keep(tf.stack([r.total, ...LOSS_TERMS.map((t) => r.terms[t.name])]) as tf.Tensor1D),
+    predicted: tf.keep(tf.argMax(r.logits, 1) as tf.Tensor1D),
+  };
 }
 
 export function lossAndGradients(x: StepInputs, tokensPerPass = TOKENS_PER_PASS, tokensPerChunk = TOKENS_PER_CHUNK): StepResult {
@@ -72,7 +75,10 @@ export function lossAndGradients(x: StepInputs, tokensPerPass = TOKENS_PER_PASS,
       part?.dispose();
       return pass;
     });
-    const features = tf.concat(passes.map((p) => p.features), 0) as tf.Tensor2D;
+    const features = tf.concat(
+      passes.map((p) => p.features),
+      0,
+    ) as tf.Tensor2D;
     tf.dispose(passes.map((p) => p.features));
     return { passes, features };
   };
@@ -98,21 +104,22 @@ export function lossAndGradients(x: StepInputs, tokensPerPass = TOKENS_PER_PASS,
   // dL/dt0_chunk to the context; t0's label tokens are the constant E0).
   const labelParts: tf.Tensor[] = [];
   let dContext: tf.Tensor | null = null;
-  const backward = (passes: typeof trainedPasses.passes, upstreamAll: tf.Tensor, keepLabels: boolean) => passes.forEach((pass, i) => {
-    const r = ranges[i];
-    const upstream = tf.slice(upstreamAll, [r[0], 0], [r[1] - r[0], -1]) as tf.Tensor2D;
-    const g = pass.backward(upstream);
-    upstream.dispose();
-    if (keepLabels && labels) labelParts.push(g.labels);
-    else g.labels.dispose();
-    if (context && g.context) {
-      const sum: tf.Tensor = dContext ? tf.add(dContext, g.context) : g.context;
-      if (dContext) tf.dispose([dContext, g.context]);
-      dContext = sum;
-    } else {
-      g.context?.dispose();
-    }
-  });
+  const backward = (passes: typeof trainedPasses.passes, upstreamAll: tf.Tensor, keepLabels: boolean) =>
+    passes.forEach((pass, i) => {
+      const r = ranges[i];
+      const upstream = tf.slice(upstreamAll, [r[0], 0], [r[1] - r[0], -1]) as tf.Tensor2D;
+      const g = pass.backward(upstream);
+      upstream.dispose();
+      if (keepLabels && labels) labelParts.push(g.labels);
+      else g.labels.dispose();
+      if (context && g.context) {
+        const sum: tf.Tensor = dContext ? tf.add(dContext, g.context) : g.context;
+        if (dContext) tf.dispose([dContext, g.context]);
+        dContext = sum;
+      } else {
+        g.context?.dispose();
+      }
+    });
   backward(trainedPasses.passes, dText, true);
   if (anchorPasses && dAnchor) backward(anchorPasses.passes, dAnchor, false);
   tf.dispose([dText, ...(dAnchor ? [dAnchor] : [])]);

@@ -23,7 +23,11 @@ export class PromptEncoder {
   private prefix: TextPrefix | null = null;
 
   /** `prefixCache: false` runs the whole prompt every call (the reference the cache is tested against). */
-  constructor(private readonly model: ClipModel, readonly setup: LabelTokenSetup, private readonly options: { prefixCache?: boolean } = {}) {
+  constructor(
+    private readonly model: ClipModel,
+    readonly setup: LabelTokenSetup,
+    private readonly options: { prefixCache?: boolean } = {},
+  ) {
     const { promptIds, labelStart, minLen, labelTokenIds } = setup;
     const classes = promptIds.length;
     const width = model.tokenEmbedding.shape[1];
@@ -70,7 +74,12 @@ export class PromptEncoder {
   }
 
   /** The text encoder's input for classes start..end−1: token embeddings, EOT positions, and the cached prefix when there is one. */
-  private inputs(labels: tf.Tensor3D | undefined, context: tf.Tensor2D, start: number, end: number): { embeds: tf.Tensor3D; eot: number[]; prefix?: TextPrefix } {
+  private inputs(
+    labels: tf.Tensor3D | undefined,
+    context: tf.Tensor2D,
+    start: number,
+    end: number,
+  ): { embeds: tf.Tensor3D; eot: number[]; prefix?: TextPrefix } {
     const prefix = this.usesPrefix(context) ? this.templatePrefix() : undefined;
     const c = end - start;
     const rows = <T extends tf.Tensor>(t: T) => (start === 0 && end === this.classes ? t : (tf.slice(t, start, c) as T));
@@ -98,7 +107,12 @@ export class PromptEncoder {
    * later gives dL/dlabels [end−start, minLen, D] and dL/dcontext [n, D] (null when the context
    * is the template's frozen words), from activations kept outside the wasm heap.
    */
-  encodeKeeping(labels?: tf.Tensor3D, context: tf.Tensor2D = this.initialContext, start = 0, end = this.classes): { features: tf.Tensor2D; backward(dFeatures: tf.Tensor2D): { labels: tf.Tensor3D; context: tf.Tensor2D | null } } {
+  encodeKeeping(
+    labels?: tf.Tensor3D,
+    context: tf.Tensor2D = this.initialContext,
+    start = 0,
+    end = this.classes,
+  ): { features: tf.Tensor2D; backward(dFeatures: tf.Tensor2D): { labels: tf.Tensor3D; context: tf.Tensor2D | null } } {
     let eot: number[] = [];
     let prefix: TextPrefix | undefined;
     const embeds = tf.tidy(() => {

@@ -107,27 +107,37 @@ export interface TrainingStepInputs {
 
 /** One batch's loss terms and gradients, as the training loop takes them. */
 export function trainingStep(s: TrainingStepInputs, tokensPerPass = TOKENS_PER_PASS): StepResult {
-  return lossAndGradients({
-    encoder: s.encoder,
-    labels: s.labels,
-    context: s.context,
-    anchor: s.anchor,
-    loss: (textFeatures, labels, anchorFeatures) => lammLoss({
-      textFeatures,
-      zeroShotFeatures: anchorFeatures ?? s.zeroShot,
-      imageFeatures: s.imageFeatures,
-      oneHotLabels: s.oneHotLabels,
-      labelEmbeddings: labels,
-      initialLabelEmbeddings: s.encoder.initialLabels,
-      logitScale: s.logitScale,
-    }, s.weights),
-  }, tokensPerPass);
+  return lossAndGradients(
+    {
+      encoder: s.encoder,
+      labels: s.labels,
+      context: s.context,
+      anchor: s.anchor,
+      loss: (textFeatures, labels, anchorFeatures) =>
+        lammLoss(
+          {
+            textFeatures,
+            zeroShotFeatures: anchorFeatures ?? s.zeroShot,
+            imageFeatures: s.imageFeatures,
+            oneHotLabels: s.oneHotLabels,
+            labelEmbeddings: labels,
+            initialLabelEmbeddings: s.encoder.initialLabels,
+            logitScale: s.logitScale,
+          },
+          s.weights,
+        ),
+    },
+    tokensPerPass,
+  );
 }
 
 /** SGD with momentum and L2 weight decay as torch.optim.SGD (dampening 0, no Nesterov). */
 class Sgd {
   private readonly buffers = new Map<string, tf.Variable>();
-  constructor(private readonly momentum: number, private readonly weightDecay: number) {}
+  constructor(
+    private readonly momentum: number,
+    private readonly weightDecay: number,
+  ) {}
 
   step(params: tf.Variable[], grads: tf.NamedTensorMap, lr: number): void {
     tf.tidy(() => {
@@ -147,7 +157,13 @@ class Sgd {
   }
 }
 
-export async function trainPrompts(model: ClipModel, setup: LabelTokenSetup, config: TrainConfig, data: TrainingData, hooks: TrainHooks = {}): Promise<TrainedPrompts> {
+export async function trainPrompts(
+  model: ClipModel,
+  setup: LabelTokenSetup,
+  config: TrainConfig,
+  data: TrainingData,
+  hooks: TrainHooks = {},
+): Promise<TrainedPrompts> {
   const classes = setup.promptIds.length;
   const imageCount = data.labels.length;
   if (imageCount === 0) throw new Error('there are no training images');
@@ -184,9 +200,24 @@ export async function trainPrompts(model: ClipModel, setup: LabelTokenSetup, con
         const batchLabels = batch.map((s) => data.labels[s.image]);
         const features = await data.batchFeatures(batch);
         const y = oneHot(batchLabels, classes);
-        const { grads, terms: termTensor, predicted: predictedTensor } = trainingStep({
-          encoder, labels: labelVar, context: contextVar, anchor, zeroShot, imageFeatures: features, oneHotLabels: y, weights, logitScale: model.logitScale,
-        }, tokensPerPass);
+        const {
+          grads,
+          terms: termTensor,
+          predicted: predictedTensor,
+        } = trainingStep(
+          {
+            encoder,
+            labels: labelVar,
+            context: contextVar,
+            anchor,
+            zeroShot,
+            imageFeatures: features,
+            oneHotLabels: y,
+            weights,
+            logitScale: model.logitScale,
+          },
+          tokensPerPass,
+        );
         sgd.step(params, grads, lr);
         tf.dispose([...Object.values(grads), features, y]);
         const termValues = await readAndDispose(termTensor);
@@ -200,13 +231,21 @@ export async function trainPrompts(model: ClipModel, setup: LabelTokenSetup, con
         stepSeconds += (performance.now() - stepStarted) / 1000;
         stepCount++;
         hooks.onStep?.({ epoch, step, steps, lr, loss, terms: termsFromList(termValues, 1), trainAccuracy: batchRight / batch.length });
-        hooks.ctx?.progress({ stage: 'train', done: epoch * steps + step + 1, total: config.epochs * steps, message: `epoch ${epoch + 1}/${config.epochs} loss ${loss.toFixed(4)}` });
+        hooks.ctx?.progress({
+          stage: 'train',
+          done: epoch * steps + step + 1,
+          total: config.epochs * steps,
+          message: `epoch ${epoch + 1}/${config.epochs} loss ${loss.toFixed(4)}`,
+        });
       }
       const summary: EpochSummary = {
         epoch,
         lr,
         loss: sums[0] / batches.length,
-        terms: termsFromList(sums.map((v) => v / batches.length), 1),
+        terms: termsFromList(
+          sums.map((v) => v / batches.length),
+          1,
+        ),
         trainAccuracy: right / seen,
         seconds: (performance.now() - started) / 1000,
       };

@@ -45,13 +45,22 @@ export interface ZeroShotResult {
 }
 
 /** Normalised zero-shot classifier [C, P] (flat) for prompt names under one or more templates. */
-export async function zeroShotTextFeatures(model: ClipModel, promptNames: readonly string[], templates: readonly string[], ctx?: JobContext): Promise<Float32Array> {
+export async function zeroShotTextFeatures(
+  model: ClipModel,
+  promptNames: readonly string[],
+  templates: readonly string[],
+  ctx?: JobContext,
+): Promise<Float32Array> {
   if (templates.length === 0) throw new Error('give at least one template');
   for (const t of templates) checkTemplate(t);
   const width = model.config.projectionDim;
   const C = promptNames.length;
   // Every template's prompts in one pass through the text encoder.
-  const rows = await embedTexts(model, templates.flatMap((t) => promptNames.map((name) => fillTemplate(t, name))), ctx);
+  const rows = await embedTexts(
+    model,
+    templates.flatMap((t) => promptNames.map((name) => fillTemplate(t, name))),
+    ctx,
+  );
   const sum = new Float32Array(C * width);
   rows.forEach((row, r) => {
     normaliseRows(row, width);
@@ -86,11 +95,28 @@ export async function runZeroShot(store: ProjectStore, model: ClipModel, opts: Z
     const featuresDone = Date.now();
 
     const width = model.config.projectionDim;
-    const text = await zeroShotTextFeatures(model, classes.map((c) => c.promptName), templates, ctx);
-    const evaluated = new Set(imagesWithFeatures(store, features.modelId, images.map((i) => i.id)));
+    const text = await zeroShotTextFeatures(
+      model,
+      classes.map((c) => c.promptName),
+      templates,
+      ctx,
+    );
+    const evaluated = new Set(
+      imagesWithFeatures(
+        store,
+        features.modelId,
+        images.map((i) => i.id),
+      ),
+    );
     const kept = images.filter((i) => evaluated.has(i.id));
     if (kept.length === 0) throw new Error('none of the images could be decoded');
-    const imageFeatures = loadFeatures(store, features.modelId, kept.map((i) => i.id), 0, { normalize: true });
+    const imageFeatures = loadFeatures(
+      store,
+      features.modelId,
+      kept.map((i) => i.id),
+      0,
+      { normalize: true },
+    );
     const probs = await classProbabilities(imageFeatures, text, width, model.logitScale);
 
     const classIndex = new Map(classes.map((c, k) => [c.id, k]));

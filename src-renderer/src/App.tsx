@@ -146,19 +146,17 @@ function StatusBar() {
                 {j.title}
               </Text>
               <Progress value={pct} w={120} size="sm" animated />
-              <Badge
-                size="xs"
-                color="red"
-                variant="light"
-                style={{ cursor: 'pointer' }}
-                onClick={() => void api.cancelJob({ jobId: j.id })}
-              >
+              <Badge size="xs" color="red" variant="light" style={{ cursor: 'pointer' }} onClick={() => void api.cancelJob({ jobId: j.id })}>
                 cancel
               </Badge>
             </Group>
           );
         })}
-        {running.length > 2 && <Text size="xs" c="dimmed">+{running.length - 2} more</Text>}
+        {running.length > 2 && (
+          <Text size="xs" c="dimmed">
+            +{running.length - 2} more
+          </Text>
+        )}
       </Group>
     </Group>
   );

@@ -32,7 +32,10 @@ function connectElectron(bridge: LammBridge): Connection {
     },
     onEvent: (listener) => bridge.onEvent(listener),
   };
-  return { api: createClient(transport), thumbUrl: (id) => bridge.thumbUrl(id), onState: (l) => {
+  return {
+    api: createClient(transport),
+    thumbUrl: (id) => bridge.thumbUrl(id),
+    onState: (l) => {
       l('open');
       return () => {};
     },

@@ -27,13 +27,19 @@ describe.skipIf(!HAS_GOLDEN)('CLIP embeddings match the reference', () => {
 
   it('text features (library)', async () => {
     const cases = loadGolden().text;
-    const got = await embedTexts(model, cases.map((c) => c.text));
+    const got = await embedTexts(
+      model,
+      cases.map((c) => c.text),
+    );
     cases.forEach((c, i) => expect(maxAbsDiff(got[i], c.embedding), c.text).toBeLessThan(TOLERANCE));
   });
 
   it('image features at model size and after resize + crop (library)', async () => {
     const cases = [...loadGolden().images, ...loadGolden().images_resized];
-    const got = await embedImages(model, cases.map((c) => path.join(GOLDEN_IMAGES_DIR, c.file)));
+    const got = await embedImages(
+      model,
+      cases.map((c) => path.join(GOLDEN_IMAGES_DIR, c.file)),
+    );
     cases.forEach((c, i) => expect(maxAbsDiff(got[i], c.embedding), c.file).toBeLessThan(TOLERANCE));
   });
 

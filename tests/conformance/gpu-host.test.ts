@@ -43,7 +43,9 @@ describe.skipIf(!HAS_GOLDEN || !HAS_CHROMIUM)('GPU host page on Chromium WebGPU 
     host = await openGpuHostPage();
     if (host.noAdapter) console.warn(`[gpu-host] skipped: ${host.noAdapter}`);
     else {
-      console.log(`[gpu-host] page computes on ${host.info!.backend}: ${host.info!.adapter.vendor} ${host.info!.adapter.architecture} (${host.info!.adapter.software ? 'software' : 'hardware'})`);
+      console.log(
+        `[gpu-host] page computes on ${host.info!.backend}: ${host.info!.adapter.vendor} ${host.info!.adapter.architecture} (${host.info!.adapter.software ? 'software' : 'hardware'})`,
+      );
       await host.client.loadModel(readModelFiles(GOLDEN_MODEL_DIR));
     }
   });
@@ -53,7 +55,7 @@ describe.skipIf(!HAS_GOLDEN || !HAS_CHROMIUM)('GPU host page on Chromium WebGPU 
     console.log(`[gpu-host] ${((performance.now() - started) / 1000).toFixed(1)} s in all`);
   });
 
-  it('initialises tfjs on the page\'s WebGPU adapter', (ctx) => {
+  it("initialises tfjs on the page's WebGPU adapter", (ctx) => {
     if (host.noAdapter) ctx.skip();
     expect(host.info!.backend).toBe('webgpu');
   });
@@ -86,14 +88,30 @@ describe.skipIf(!HAS_GOLDEN || !HAS_CHROMIUM)('GPU host page on Chromium WebGPU 
     const weights = lossWeights(l.lambda);
     const E = new Float32Array(l.label_embeddings.flat(2));
     const features = new Float32Array(l.image_features.flat());
-    const gpu = await host.client.call('step', { setup, labelEmbeddings: E, imageFeatures: { data: features, rows: l.image_features.length, cols: l.image_features[0].length }, labels: l.labels, weights });
+    const gpu = await host.client.call('step', {
+      setup,
+      labelEmbeddings: E,
+      imageFeatures: { data: features, rows: l.image_features.length, cols: l.image_features[0].length },
+      labels: l.labels,
+      weights,
+    });
 
     const encoder = new PromptEncoder(model, setup);
     const labels = tf.variable(tf.tensor3d(E, encoder.initialLabels.shape), true);
     const zeroShot = tf.tidy(() => l2Normalize(encoder.encode()));
     const imageFeatures = tf.tensor2d(l.image_features);
     const y = oneHot(l.labels, l.classnames.length);
-    const cpu = trainingStep({ encoder, labels, context: null, anchor: false, zeroShot, imageFeatures, oneHotLabels: y, weights, logitScale: model.logitScale });
+    const cpu = trainingStep({
+      encoder,
+      labels,
+      context: null,
+      anchor: false,
+      zeroShot,
+      imageFeatures,
+      oneHotLabels: y,
+      weights,
+      logitScale: model.logitScale,
+    });
     const cpuTerms = cpu.terms.dataSync();
     const cpuGrad = cpu.grads[labels.name].dataSync();
     tf.dispose([labels, zeroShot, imageFeatures, y, cpu.terms, cpu.predicted, ...Object.values(cpu.grads)]);
@@ -101,7 +119,9 @@ describe.skipIf(!HAS_GOLDEN || !HAS_CHROMIUM)('GPU host page on Chromium WebGPU 
 
     const termError = relativeError(gpu.terms, cpuTerms);
     const gradError = relativeError(gpu.grads.labels, cpuGrad);
-    console.log(`[gpu-host] LAMM step: terms max rel ${termError.toExponential(2)}, dL/dE max |webgpu - cpu| = ${maxAbsDiff(gpu.grads.labels, cpuGrad).toExponential(2)} (${gradError.toExponential(2)} of the largest)`);
+    console.log(
+      `[gpu-host] LAMM step: terms max rel ${termError.toExponential(2)}, dL/dE max |webgpu - cpu| = ${maxAbsDiff(gpu.grads.labels, cpuGrad).toExponential(2)} (${gradError.toExponential(2)} of the largest)`,
+    );
     expect(termError).toBeLessThan(1e-4);
     expect(gradError).toBeLessThan(1e-4);
     // And the reference's own dL/dE: the same total as the golden, different anchor normalisation aside.
@@ -119,19 +139,31 @@ describe.skipIf(!HAS_GOLDEN || !HAS_CHROMIUM)('GPU host page on Chromium WebGPU 
     };
     const asked: number[] = [];
     const epochs: EpochSummary[] = [];
-    const gpu = await host.client.train(setup, config, { ...data, batchFeatures: (s) => {
-      asked.push(s.length);
-      return data.batchFeatures(s);
-    } }, { onEpoch: (e) => epochs.push(e) });
+    const gpu = await host.client.train(
+      setup,
+      config,
+      {
+        ...data,
+        batchFeatures: (s) => {
+          asked.push(s.length);
+          return data.batchFeatures(s);
+        },
+      },
+      { onEpoch: (e) => epochs.push(e) },
+    );
     const cpu = await trainPrompts(model, setup, config, data);
     expect(asked.length).toBeGreaterThan(0);
     expect(epochs.map((e) => e.epoch)).toEqual([0, 1]);
     const worst = maxAbsDiff(gpu.labelEmbeddings, cpu.labelEmbeddings);
-    console.log(`[gpu-host] ${asked.length} steps trained: label embeddings max |webgpu - cpu| = ${worst.toExponential(2)}, loss ${gpu.history.at(-1)!.loss.toFixed(5)} vs ${cpu.history.at(-1)!.loss.toFixed(5)}`);
+    console.log(
+      `[gpu-host] ${asked.length} steps trained: label embeddings max |webgpu - cpu| = ${worst.toExponential(2)}, loss ${gpu.history.at(-1)!.loss.toFixed(5)} vs ${cpu.history.at(-1)!.loss.toFixed(5)}`,
+    );
     expect(relativeError(gpu.labelEmbeddings, cpu.labelEmbeddings)).toBeLessThan(1e-4);
     expect(relativeError(gpu.textFeatures, cpu.textFeatures)).toBeLessThan(1e-4);
 
-    await expect(host.client.train(setup, config, { labels: l.labels, batchFeatures: () => Promise.reject(new Error('feature cache is gone')) })).rejects.toThrow(/^feature cache is gone$/);
+    await expect(
+      host.client.train(setup, config, { labels: l.labels, batchFeatures: () => Promise.reject(new Error('feature cache is gone')) }),
+    ).rejects.toThrow(/^feature cache is gone$/);
     await expect(host.client.call('embedPixels', { pixels: [new Float32Array(3)] })).rejects.toThrow(/^preprocessed image has 3 values, expected \d+$/);
     // The page still works after both.
     expect((await host.client.call('embedTexts', { texts: ['a photo'] }))[0].length).toBe(model.config.projectionDim);

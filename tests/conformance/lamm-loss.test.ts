@@ -38,22 +38,31 @@ describe.skipIf(!HAS_GOLDEN)('LAMM loss conformance (golden)', () => {
 
   function lossAt(E: tf.Tensor3D) {
     const t0 = encoder.encode();
-    const r = lammLoss({
-      textFeatures: encoder.encode(E),
-      zeroShotFeatures: t0,
-      imageFeatures: tf.tensor2d(g.image_features),
-      oneHotLabels: oneHot(g.labels, g.classnames.length),
-      labelEmbeddings: E,
-      initialLabelEmbeddings: encoder.initialLabels,
-      logitScale: model.logitScale,
-    }, lossWeights(g.lambda));
+    const r = lammLoss(
+      {
+        textFeatures: encoder.encode(E),
+        zeroShotFeatures: t0,
+        imageFeatures: tf.tensor2d(g.image_features),
+        oneHotLabels: oneHot(g.labels, g.classnames.length),
+        labelEmbeddings: E,
+        initialLabelEmbeddings: encoder.initialLabels,
+        logitScale: model.logitScale,
+      },
+      lossWeights(g.lambda),
+    );
     return r;
   }
 
   it('reproduces the four terms and the total', () => {
     const got = tf.tidy(() => {
       const r = lossAt(tf.tensor3d(g.label_embeddings));
-      return { total: r.total.dataSync()[0], ce: r.terms.ce.dataSync()[0], wc: r.terms.wc.dataSync()[0], cos: r.terms.cos.dataSync()[0], kd: r.terms.kd.dataSync()[0] };
+      return {
+        total: r.total.dataSync()[0],
+        ce: r.terms.ce.dataSync()[0],
+        wc: r.terms.wc.dataSync()[0],
+        cos: r.terms.cos.dataSync()[0],
+        kd: r.terms.kd.dataSync()[0],
+      };
     });
     for (const k of ['ce', 'wc', 'cos', 'kd', 'total'] as const) {
       expect(Math.abs(got[k] - g.terms[k]), `${k}: ${got[k]} vs ${g.terms[k]}`).toBeLessThanOrEqual(RELATIVE * Math.abs(g.terms[k]));
@@ -61,19 +70,41 @@ describe.skipIf(!HAS_GOLDEN)('LAMM loss conformance (golden)', () => {
   });
 
   it('reproduces dL/dE', () => {
-    const grad = tf.tidy(() => tf.grad((E: tf.Tensor) => lossAt(E as tf.Tensor3D).total)(tf.tensor3d(g.label_embeddings)).dataSync());
+    const grad = tf.tidy(() =>
+      tf
+        .grad((E: tf.Tensor) => lossAt(E as tf.Tensor3D).total)(tf.tensor3d(g.label_embeddings))
+        .dataSync(),
+    );
     expectRelativeClose(grad, g.grad.flat(2), 'dL/dE');
   });
 
-  it('reproduces dL/dE through the trainer\'s chunked step as well', () => {
+  it("reproduces dL/dE through the trainer's chunked step as well", () => {
     const E = tf.variable<tf.Rank.R3>(tf.tensor3d(g.label_embeddings));
     const t0 = encoder.encode();
     const f = tf.tensor2d(g.image_features);
     const y = oneHot(g.labels, g.classnames.length);
-    const step = lossAndGradients({
-      encoder, labels: E, context: null,
-      loss: (text, e) => lammLoss({ textFeatures: text, zeroShotFeatures: t0, imageFeatures: f, oneHotLabels: y, labelEmbeddings: e, initialLabelEmbeddings: encoder.initialLabels, logitScale: model.logitScale }, lossWeights(g.lambda)),
-    }, 1, 1);
+    const step = lossAndGradients(
+      {
+        encoder,
+        labels: E,
+        context: null,
+        loss: (text, e) =>
+          lammLoss(
+            {
+              textFeatures: text,
+              zeroShotFeatures: t0,
+              imageFeatures: f,
+              oneHotLabels: y,
+              labelEmbeddings: e,
+              initialLabelEmbeddings: encoder.initialLabels,
+              logitScale: model.logitScale,
+            },
+            lossWeights(g.lambda),
+          ),
+      },
+      1,
+      1,
+    );
     expect(Math.abs(step.terms.dataSync()[0] - g.terms.total)).toBeLessThanOrEqual(RELATIVE * g.terms.total);
     expectRelativeClose(step.grads[E.name].dataSync(), g.grad.flat(2), 'chunked dL/dE');
     tf.dispose([E, t0, f, y, step.terms, step.predicted, ...Object.values(step.grads)]);

@@ -21,7 +21,10 @@ const backend = HAS_GOLDEN ? await startWebGpuForTests() : null;
 const run = promisify(execFile);
 
 async function lammJson(args: string[]): Promise<{ json: any; stderr: string }> {
-  const { stdout, stderr } = await run(process.execPath, [path.join(REPO_ROOT, 'bin/lamm.js'), ...args, '--json'], { env: { ...process.env, LAMM_BACKEND: 'webgpu' }, maxBuffer: 1 << 24 });
+  const { stdout, stderr } = await run(process.execPath, [path.join(REPO_ROOT, 'bin/lamm.js'), ...args, '--json'], {
+    env: { ...process.env, LAMM_BACKEND: 'webgpu' },
+    maxBuffer: 1 << 24,
+  });
   return { json: JSON.parse(stdout), stderr };
 }
 
@@ -34,7 +37,19 @@ async function goldenStep(model: ClipModel) {
   const f = tf.tensor2d(g.image_features);
   const y = oneHot(g.labels, g.classnames.length);
   const before = tf.memory().numTensors;
-  const loss = (text: tf.Tensor2D, e: tf.Tensor3D | null) => lammLoss({ textFeatures: text, zeroShotFeatures: t0, imageFeatures: f, oneHotLabels: y, labelEmbeddings: e, initialLabelEmbeddings: encoder.initialLabels, logitScale: model.logitScale }, g.lambda);
+  const loss = (text: tf.Tensor2D, e: tf.Tensor3D | null) =>
+    lammLoss(
+      {
+        textFeatures: text,
+        zeroShotFeatures: t0,
+        imageFeatures: f,
+        oneHotLabels: y,
+        labelEmbeddings: e,
+        initialLabelEmbeddings: encoder.initialLabels,
+        logitScale: model.logitScale,
+      },
+      g.lambda,
+    );
   const terms = tf.tidy(() => {
     const r = loss(encoder.encode(E), E);
     return tf.stack([r.total, r.terms.ce, r.terms.wc, r.terms.cos, r.terms.kd]);
@@ -87,7 +102,9 @@ describe.skipIf(!backend)('golden conformance on webgpu', () => {
     expectRelativeClose(onGpu.grad, g.grad.flat(2), 'dL/dE');
     expect(Math.abs(onGpu.stepTotal - g.terms.total)).toBeLessThanOrEqual(RELATIVE * g.terms.total);
     expectRelativeClose(onGpu.stepGrad, g.grad.flat(2), 'chunked dL/dE');
-    console.log(`[webgpu] max |diff| vs golden: dL/dE ${maxAbsDiff(onGpu.grad, g.grad.flat(2)).toExponential(2)} (largest element ${Math.max(...g.grad.flat(2).map(Math.abs)).toExponential(2)}), total ${Math.abs(onGpu.terms[0] - g.terms.total).toExponential(2)}`);
+    console.log(
+      `[webgpu] max |diff| vs golden: dL/dE ${maxAbsDiff(onGpu.grad, g.grad.flat(2)).toExponential(2)} (largest element ${Math.max(...g.grad.flat(2).map(Math.abs)).toExponential(2)}), total ${Math.abs(onGpu.terms[0] - g.terms.total).toExponential(2)}`,
+    );
     expect(onGpu.leaked).toBe(0);
   });
 
@@ -109,7 +126,10 @@ describe.skipIf(!backend)('golden conformance on webgpu', () => {
 
   it('text features within 1e-4 of the reference (library), leaking no tensors', async () => {
     const before = tf.memory().numTensors;
-    const text = await embedTexts(model, gold.text.map((c) => c.text));
+    const text = await embedTexts(
+      model,
+      gold.text.map((c) => c.text),
+    );
     expect(tf.memory().numTensors).toBe(before);
     const textDiff = Math.max(...gold.text.map((c, i) => maxAbsDiff(text[i], c.embedding)));
     console.log(`[webgpu] max |diff| vs golden: text ${textDiff.toExponential(2)}`);

@@ -27,7 +27,10 @@ describe.skipIf(!HAS_CHROMIUM)('label issues on the demo with flipped labels', (
     await generateDemoDataset(data, recipe);
     fs.rmSync(path.join(data, '.lamm-demo.json'), { force: true });
     const rand = mulberry32(7);
-    const train = shuffleInPlace(recipe.classes.flatMap((c) => fs.readdirSync(path.join(data, 'train', c.folder)).map((f) => ({ folder: c.folder, file: f }))), rand);
+    const train = shuffleInPlace(
+      recipe.classes.flatMap((c) => fs.readdirSync(path.join(data, 'train', c.folder)).map((f) => ({ folder: c.folder, file: f }))),
+      rand,
+    );
     for (const { folder, file } of train.slice(0, Math.round(0.1 * train.length))) {
       const others = recipe.classes.filter((c) => c.folder !== folder);
       const to = others[Math.floor(rand() * others.length)].folder;
@@ -76,7 +79,11 @@ describe.skipIf(!HAS_CHROMIUM)('label issues on the demo with flipped labels', (
       const from = moved.get([...moved.keys()].find((p) => t.includes(p))!)!;
       expect(t, t).toContain(`Relabel as ${from.replace(/_/g, ' ')}`);
     }
-    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="label-issue"] img')].every((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0));
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll('[data-testid="label-issue"] img')].every(
+        (i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0,
+      ),
+    );
     await screenshot(page, '20-label-issues');
   });
 
@@ -95,7 +102,10 @@ describe.skipIf(!HAS_CHROMIUM)('label issues on the demo with flipped labels', (
     // The edits reached the engine: the excluded image is marked in the grid, and a fresh search no longer lists either.
     const button = page.getByTestId('find-mislabels');
     await button.click();
-    await page.locator('[data-testid="find-mislabels"][data-loading]').waitFor({ timeout: 10_000 }).catch(() => {}); // may finish before we look
+    await page
+      .locator('[data-testid="find-mislabels"][data-loading]')
+      .waitFor({ timeout: 10_000 })
+      .catch(() => {}); // may finish before we look
     await page.locator('[data-testid="find-mislabels"]:not([data-loading])').waitFor({ timeout: JOB_TIMEOUT });
     const ids = await panel.getByTestId('label-issue').evaluateAll((els) => els.map((e) => e.getAttribute('data-image-id')));
     expect(ids).not.toContain(first);

@@ -45,7 +45,7 @@ describe.skipIf(!HAS_CHROMIUM)('the demo project, as `npm start` opens it', () =
 
   const nav = (id: string) => page.getByTestId(`nav-${id}`).click();
   const jobDone = (kind: string) => page.locator(`[data-testid="job-${kind}"][data-status="done"]`).first().waitFor({ timeout: JOB_TIMEOUT });
-  const timed = async <T,>(name: string, f: () => Promise<T>): Promise<T> => {
+  const timed = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
     const t0 = performance.now();
     try {
       return await f();
@@ -58,7 +58,9 @@ describe.skipIf(!HAS_CHROMIUM)('the demo project, as `npm start` opens it', () =
   it('opens on the demo project, generated into the per-user folder', async () => {
     await page.goto(served.url);
     await page.getByTestId('status-bar').getByText('connected').waitFor();
-    await timed('prepare', () => page.waitForFunction(() => document.querySelector('[data-testid="open-project-name"]')?.textContent === 'demo', null, { timeout: JOB_TIMEOUT }));
+    await timed('prepare', () =>
+      page.waitForFunction(() => document.querySelector('[data-testid="open-project-name"]')?.textContent === 'demo', null, { timeout: JOB_TIMEOUT }),
+    );
     await page.getByTestId('current-project').getByText(`${imageCount} images`).waitFor({ timeout: JOB_TIMEOUT });
     await page.getByTestId('current-project').getByText(`${recipe.classes.length} classes`).waitFor();
     // The images live beside the project in the state folder, never in the checkout.
@@ -85,7 +87,10 @@ describe.skipIf(!HAS_CHROMIUM)('the demo project, as `npm start` opens it', () =
     await nav('curate');
     await page.getByTestId('filter-split').getByText('Shots').click();
     await page.waitForTimeout(300); // the segmented control's indicator slides over
-    await page.getByTestId('grid-count').getByText(`${SHOTS * recipe.classes.length} of ${imageCount} images`).waitFor();
+    await page
+      .getByTestId('grid-count')
+      .getByText(`${SHOTS * recipe.classes.length} of ${imageCount} images`)
+      .waitFor();
     await page.waitForFunction(() => {
       const imgs = [...document.querySelectorAll('[data-testid="thumb"] img')] as HTMLImageElement[];
       return imgs.length > 0 && imgs.every((i) => i.complete && i.naturalWidth > 0);
@@ -197,7 +202,25 @@ describe.skipIf(!HAS_CHROMIUM)('the demo project, as `npm start` opens it', () =
     // `lamm train --classes` trains each half into the same project, as a user adding classes later would.
     const db = path.join(served.stateDir, 'demo', 'demo.lamm.sqlite');
     const trainHalf = async (classes: typeof plain) => {
-      const { stdout } = await run(process.execPath, [path.join(ROOT, 'bin', 'lamm.js'), 'train', '--model', DEMO_MODEL_DIR, '--data', dataFolder, '--db', db, '--shots', String(SHOTS), '--classes', classes.map((c) => c.folder).join(','), '--json'], { cwd: ROOT, maxBuffer: 1 << 24 });
+      const { stdout } = await run(
+        process.execPath,
+        [
+          path.join(ROOT, 'bin', 'lamm.js'),
+          'train',
+          '--model',
+          DEMO_MODEL_DIR,
+          '--data',
+          dataFolder,
+          '--db',
+          db,
+          '--shots',
+          String(SHOTS),
+          '--classes',
+          classes.map((c) => c.folder).join(','),
+          '--json',
+        ],
+        { cwd: ROOT, maxBuffer: 1 << 24 },
+      );
       return JSON.parse(stdout) as { runId: number; trained: { accuracy: number } };
     };
     const plainRun = await timed('train-plain', () => trainHalf(plain));
@@ -221,7 +244,9 @@ describe.skipIf(!HAS_CHROMIUM)('the demo project, as `npm start` opens it', () =
     // Each half chose among its own four classes; merged, a class meets the other half's as rivals
     // it never trained against ("blue square" vs "azure roundel"), which costs accuracy (72.8% here
     // against 95% for one run on all eight), yet the merge keeps most of LAMM's gain over zero-shot.
-    console.log(`merge: plain half ${(100 * plainRun.trained.accuracy).toFixed(1)}%, jargon half ${(100 * jargonRun.trained.accuracy).toFixed(1)}%, merged ${trained}% (zero-shot ${base}%)`);
+    console.log(
+      `merge: plain half ${(100 * plainRun.trained.accuracy).toFixed(1)}%, jargon half ${(100 * jargonRun.trained.accuracy).toFixed(1)}%, merged ${trained}% (zero-shot ${base}%)`,
+    );
     expect(trained - base).toBeGreaterThanOrEqual(15);
     await screenshot(page, '19b-demo-merge-compare');
     await nav('inspect');
@@ -231,14 +256,23 @@ describe.skipIf(!HAS_CHROMIUM)('the demo project, as `npm start` opens it', () =
     await nav('export');
     // The run picker starts on the newest run: the merge, made right after the jargon half.
     const mergedId = jargonRun.runId + 1;
-    await page.waitForFunction((id) => (document.querySelector('[data-testid="export-out"]') as HTMLInputElement | null)?.value.includes(`run-${id}-`), mergedId);
+    await page.waitForFunction(
+      (id) => (document.querySelector('[data-testid="export-out"]') as HTMLInputElement | null)?.value.includes(`run-${id}-`),
+      mergedId,
+    );
     const out = await page.getByTestId('export-out').inputValue();
     await page.getByTestId('export-start').click();
     await page.getByTestId('export-files').waitFor({ timeout: JOB_TIMEOUT });
-    const manifest = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8')) as { classes: { folder: string }[]; metrics: { mergedFrom?: number[] } };
+    const manifest = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8')) as {
+      classes: { folder: string }[];
+      metrics: { mergedFrom?: number[] };
+    };
     const folders = manifest.classes.map((c) => c.folder);
     const sorted = (list: string[]) => [...list].sort();
-    expect([sorted(folders.slice(0, plain.length)), sorted(folders.slice(plain.length))]).toEqual([sorted(plain.map((c) => c.folder)), sorted(jargon.map((c) => c.folder))]);
+    expect([sorted(folders.slice(0, plain.length)), sorted(folders.slice(plain.length))]).toEqual([
+      sorted(plain.map((c) => c.folder)),
+      sorted(jargon.map((c) => c.folder)),
+    ]);
     expect(manifest.metrics.mergedFrom).toEqual([plainRun.runId, jargonRun.runId]);
   });
 });

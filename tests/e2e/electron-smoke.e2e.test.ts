@@ -60,7 +60,11 @@ describe.skipIf(skipReason !== null)('the Electron app on the demo project', () 
 
   it('opens the window on app:// with no Node in the page, on the demo project', async () => {
     expect(page.url().startsWith(new URL('/', APP_URL).href)).toBe(true);
-    expect(await page.evaluate(() => [typeof (window as any).require, typeof (window as any).process, typeof (window as any).lamm?.request])).toEqual(['undefined', 'undefined', 'function']);
+    expect(await page.evaluate(() => [typeof (window as any).require, typeof (window as any).process, typeof (window as any).lamm?.request])).toEqual([
+      'undefined',
+      'undefined',
+      'function',
+    ]);
     await page.waitForFunction(() => document.querySelector('[data-testid="open-project-name"]')?.textContent === 'demo', null, { timeout: JOB_TIMEOUT });
     await page.getByTestId('current-project').getByText(`${imageCount} images`).waitFor({ timeout: JOB_TIMEOUT });
     expect(stderr).not.toMatch(/better-sqlite3 is missing|could not open the demo/);

@@ -33,7 +33,9 @@ async function writeCheckerboard(file: string, rgb: number[], stripes: number): 
       if (on) for (let c = 0; c < 3; c++) raw[(y * size + x) * 3 + c] = rgb[c];
     }
   }
-  await sharp(raw, { raw: { width: size, height: size, channels: 3 } }).png().toFile(file);
+  await sharp(raw, { raw: { width: size, height: size, channels: 3 } })
+    .png()
+    .toFile(file);
 }
 
 describe.skipIf(!HAS_CHROMIUM)('the Curate grid by mouse and keyboard', () => {
@@ -75,7 +77,9 @@ describe.skipIf(!HAS_CHROMIUM)('the Curate grid by mouse and keyboard', () => {
     await page.getByTestId('grid-count').getByText(`${TOTAL} of ${TOTAL} images`).waitFor();
     await page.waitForFunction(() => {
       const grid = document.querySelector('[data-testid="thumb-grid"]')!.getBoundingClientRect();
-      const imgs = ([...document.querySelectorAll('[data-testid="thumb"] img')] as HTMLImageElement[]).filter((i) => i.getBoundingClientRect().top < grid.bottom);
+      const imgs = ([...document.querySelectorAll('[data-testid="thumb"] img')] as HTMLImageElement[]).filter(
+        (i) => i.getBoundingClientRect().top < grid.bottom,
+      );
       return imgs.length > 0 && imgs.every((i) => i.complete && i.naturalWidth > 0);
     });
     // Only the rows near the viewport are in the DOM.

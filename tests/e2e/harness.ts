@@ -22,7 +22,11 @@ export interface Served {
 }
 
 /** Starts `lamm serve ARGS`; a fresh state folder unless `stateDir` names one (a second start as the same user). */
-export async function startServe(args: string[] = [], env: Record<string, string> = {}, stateDir = mkdtempSync(path.join(os.tmpdir(), 'lamm-e2e-state-'))): Promise<Served> {
+export async function startServe(
+  args: string[] = [],
+  env: Record<string, string> = {},
+  stateDir = mkdtempSync(path.join(os.tmpdir(), 'lamm-e2e-state-')),
+): Promise<Served> {
   const proc = spawn(process.execPath, [path.join(ROOT, 'bin/lamm.js'), 'serve', '--port', '0', '--json', ...args], {
     cwd: ROOT,
     env: { ...process.env, LAMM_STATE_DIR: stateDir, ...env },

@@ -30,7 +30,11 @@ describe.skipIf(!HAS_CHROMIUM)('app shell over lamm serve', () => {
     await page.goto(noToken);
     await page.evaluate(() => sessionStorage.clear());
     await page.goto(noToken);
-    await page.getByTestId('status-bar').getByText(/closed|connecting/).first().waitFor();
+    await page
+      .getByTestId('status-bar')
+      .getByText(/closed|connecting/)
+      .first()
+      .waitFor();
     await expect(page.getByTestId('status-bar').getByText('connected').count()).resolves.toBe(0);
   });
 });

@@ -55,7 +55,10 @@ describe.skipIf(!HAS_CHROMIUM)('LAMM Studio workflow in a browser', () => {
     const input = page.getByTestId(`prompt-${FIXTURE_CLASSES[0].folder}`);
     await input.fill('crimson disc');
     await input.press('Enter');
-    await page.waitForFunction((folder) => (document.querySelector(`[data-testid="prompt-${folder}"]`) as HTMLInputElement)?.value === 'crimson disc', FIXTURE_CLASSES[0].folder);
+    await page.waitForFunction(
+      (folder) => (document.querySelector(`[data-testid="prompt-${folder}"]`) as HTMLInputElement)?.value === 'crimson disc',
+      FIXTURE_CLASSES[0].folder,
+    );
     await page.getByTestId('split-shots').fill('2');
     await page.getByTestId('split-apply').click();
     await page.getByTestId('split-summary').waitFor();
@@ -63,7 +66,10 @@ describe.skipIf(!HAS_CHROMIUM)('LAMM Studio workflow in a browser', () => {
     // The rename reached the engine, not only the field.
     await page.reload();
     await page.getByTestId('status-bar').getByText('connected').waitFor();
-    await page.waitForFunction((folder) => (document.querySelector(`[data-testid="prompt-${folder}"]`) as HTMLInputElement)?.value === 'crimson disc', FIXTURE_CLASSES[0].folder);
+    await page.waitForFunction(
+      (folder) => (document.querySelector(`[data-testid="prompt-${folder}"]`) as HTMLInputElement)?.value === 'crimson disc',
+      FIXTURE_CLASSES[0].folder,
+    );
   });
 
   it('shows the thumbnails in the curation grid', async () => {

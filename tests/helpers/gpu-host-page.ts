@@ -53,7 +53,9 @@ export async function openGpuHostPage(): Promise<GpuHostPage> {
       return;
     }
     // Under the policy app:// gives Electron's pages.
-    res.writeHead(200, { 'content-type': file.endsWith('.html') ? 'text/html' : 'text/javascript', 'content-security-policy': ELECTRON_CSP }).end(fs.readFileSync(file));
+    res
+      .writeHead(200, { 'content-type': file.endsWith('.html') ? 'text/html' : 'text/javascript', 'content-security-policy': ELECTRON_CSP })
+      .end(fs.readFileSync(file));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   let browser: Browser | null = null;

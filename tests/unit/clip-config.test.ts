@@ -3,7 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { CLIP_MEAN, parseClipConfig, parsePreprocessConfig } from '../../src-main/clip/config';
 import { resizeAndCrop } from '../../src-main/clip/preprocess';
 
-const base = { model_type: 'clip', projection_dim: 8, text_config: { hidden_size: 16, num_attention_heads: 4 }, vision_config: { hidden_size: 16, num_attention_heads: 2, image_size: 32, patch_size: 8 } };
+const base = {
+  model_type: 'clip',
+  projection_dim: 8,
+  text_config: { hidden_size: 16, num_attention_heads: 4 },
+  vision_config: { hidden_size: 16, num_attention_heads: 2, image_size: 32, patch_size: 8 },
+};
 
 describe('parseClipConfig', () => {
   it('reads sizes and fills transformers defaults for missing keys', () => {
@@ -40,7 +45,12 @@ describe('parsePreprocessConfig', () => {
 
 describe('real Hugging Face config variants', () => {
   it('lets *_config_dict override *_config, as transformers does', () => {
-    const c = parseClipConfig({ ...base, text_config: { hidden_size: 512, num_attention_heads: 8 }, text_config_dict: { hidden_size: 768, num_attention_heads: 12 }, vision_config_dict: null });
+    const c = parseClipConfig({
+      ...base,
+      text_config: { hidden_size: 512, num_attention_heads: 8 },
+      text_config_dict: { hidden_size: 768, num_attention_heads: 12 },
+      vision_config_dict: null,
+    });
     expect(c.text.hiddenSize).toBe(768);
     expect(c.text.numHeads).toBe(12);
     expect(c.vision.imageSize).toBe(32);

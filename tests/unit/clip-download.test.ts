@@ -22,7 +22,10 @@ const MODEL: PinnedModel = {
   files: [{ path: 'config.json' }, { path: 'model.safetensors' }],
 };
 
-const HF_RESOLVES = await dns.lookup('huggingface.co').then(() => true, () => false);
+const HF_RESOLVES = await dns.lookup('huggingface.co').then(
+  () => true,
+  () => false,
+);
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const gitSha1 = (b: Buffer) => createHash('sha1').update(`blob ${b.length}\0`).update(b).digest('hex');
@@ -48,7 +51,10 @@ beforeAll(async () => {
       ranges.push(req.headers.range);
       const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
       const start = m ? Number(m[1]) : 0;
-      res.writeHead(m ? 206 : 200, { 'Content-Length': body.length - start, ...(m ? { 'Content-Range': `bytes ${start}-${body.length - 1}/${body.length}` } : {}) });
+      res.writeHead(m ? 206 : 200, {
+        'Content-Length': body.length - start,
+        ...(m ? { 'Content-Range': `bytes ${start}-${body.length - 1}/${body.length}` } : {}),
+      });
       return res.end(body.subarray(start));
     }
     res.writeHead(404).end();
@@ -90,7 +96,9 @@ describe('downloadPinnedModel', () => {
     const dest = tempDir();
     corrupt = true;
     try {
-      await expect(downloadPinnedModel(MODEL, dest, silentContext(), { endpoint })).rejects.toThrow(/model.safetensors: checksum mismatch \(expected sha256 [0-9a-f]{64}/);
+      await expect(downloadPinnedModel(MODEL, dest, silentContext(), { endpoint })).rejects.toThrow(
+        /model.safetensors: checksum mismatch \(expected sha256 [0-9a-f]{64}/,
+      );
     } finally {
       corrupt = false;
     }
@@ -108,7 +116,9 @@ describe('downloadPinnedModel', () => {
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((r) => closed.close(() => r()));
-    await expect(downloadPinnedModel(MODEL, tempDir(), silentContext(), { endpoint: `http://127.0.0.1:${port}` })).rejects.toThrow(`cannot reach 127.0.0.1:${port}: offline? (ECONNREFUSED)`);
+    await expect(downloadPinnedModel(MODEL, tempDir(), silentContext(), { endpoint: `http://127.0.0.1:${port}` })).rejects.toThrow(
+      `cannot reach 127.0.0.1:${port}: offline? (ECONNREFUSED)`,
+    );
   });
 
   // Only meaningful (and only safe: no 600 MB download) where huggingface.co does not resolve.

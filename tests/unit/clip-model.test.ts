@@ -82,26 +82,63 @@ describe('loadClip: malformed folders fail with one clear line', () => {
     ['no config', (d) => fs.rmSync(path.join(d, 'config.json')), /config\.json is missing/],
     ['config not JSON', (d) => fs.writeFileSync(path.join(d, 'config.json'), '{oops'), /config\.json is not valid JSON/],
     ['no weights', (d) => fs.rmSync(path.join(d, 'model.safetensors')), /model\.safetensors is missing/],
-    ['truncated weights', (d) => { const f = path.join(d, 'model.safetensors'); fs.truncateSync(f, fs.statSync(f).size - 100); }, /truncated/],
+    [
+      'truncated weights',
+      (d) => {
+        const f = path.join(d, 'model.safetensors');
+        fs.truncateSync(f, fs.statSync(f).size - 100);
+      },
+      /truncated/,
+    ],
     ['garbage weights', (d) => fs.writeFileSync(path.join(d, 'model.safetensors'), 'not a model at all'), /safetensors/],
-    ['missing tensor', (d) => rewriteWeights(d, (t) => delete t['text_model.final_layer_norm.weight']), /missing tensor "text_model\.final_layer_norm\.weight"/],
-    ['shape disagrees with config', (d) => {
-      const cfg = JSON.parse(fs.readFileSync(path.join(d, 'config.json'), 'utf8'));
-      cfg.text_config.intermediate_size = 100;
-      fs.writeFileSync(path.join(d, 'config.json'), JSON.stringify(cfg));
-    }, /has shape \[128,32\] but config\.json implies \[100,32\]/],
+    [
+      'missing tensor',
+      (d) => rewriteWeights(d, (t) => delete t['text_model.final_layer_norm.weight']),
+      /missing tensor "text_model\.final_layer_norm\.weight"/,
+    ],
+    [
+      'shape disagrees with config',
+      (d) => {
+        const cfg = JSON.parse(fs.readFileSync(path.join(d, 'config.json'), 'utf8'));
+        cfg.text_config.intermediate_size = 100;
+        fs.writeFileSync(path.join(d, 'config.json'), JSON.stringify(cfg));
+      },
+      /has shape \[128,32\] but config\.json implies \[100,32\]/,
+    ],
     ['no vocab', (d) => fs.rmSync(path.join(d, 'vocab.json')), /vocab\.json/],
     // Fewer layers in config.json than in the weights used to load silently (and embed wrongly).
-    ['config has fewer text layers than the weights', (d) => editConfig(d, (c) => { c.text_config.num_hidden_layers = 1; }),
-      /^model\.safetensors: 16 tensors are not used by config\.json: ("text_model\.encoder\.layers\.1\.[\w.]+", ){2}"text_model\.encoder\.layers\.1\.[\w.]+" and 13 more/],
-    ['config has fewer vision layers than the weights', (d) => editConfig(d, (c) => { c.vision_config.num_hidden_layers = 1; }), /not used by config\.json: "vision_model\.encoder\.layers\.1\./],
-    ['a tensor the model has no place for', (d) => rewriteWeights(d, (t) => { t['text_model.encoder.layers.0.mlp.fc3.weight'] = { shape: [2], data: new Float32Array(2) }; }),
-      /^model\.safetensors: 1 tensor is not used by config\.json: "text_model\.encoder\.layers\.0\.mlp\.fc3\.weight" \(/],
+    [
+      'config has fewer text layers than the weights',
+      (d) =>
+        editConfig(d, (c) => {
+          c.text_config.num_hidden_layers = 1;
+        }),
+      /^model\.safetensors: 16 tensors are not used by config\.json: ("text_model\.encoder\.layers\.1\.[\w.]+", ){2}"text_model\.encoder\.layers\.1\.[\w.]+" and 13 more/,
+    ],
+    [
+      'config has fewer vision layers than the weights',
+      (d) =>
+        editConfig(d, (c) => {
+          c.vision_config.num_hidden_layers = 1;
+        }),
+      /not used by config\.json: "vision_model\.encoder\.layers\.1\./,
+    ],
+    [
+      'a tensor the model has no place for',
+      (d) =>
+        rewriteWeights(d, (t) => {
+          t['text_model.encoder.layers.0.mlp.fc3.weight'] = { shape: [2], data: new Float32Array(2) };
+        }),
+      /^model\.safetensors: 1 tensor is not used by config\.json: "text_model\.encoder\.layers\.0\.mlp\.fc3\.weight" \(/,
+    ],
   ];
   for (const [name, change, message] of cases) {
     it(name, async () => {
       const dir = variant(name.replace(/\W+/g, '-'), change);
-      const err = await loadClip(dir).then(() => null, (e: Error) => e);
+      const err = await loadClip(dir).then(
+        () => null,
+        (e: Error) => e,
+      );
       expect(err?.message).toMatch(message);
       expect(err?.message).not.toContain('\n');
     });
@@ -130,7 +167,10 @@ describe('loadClip on a valid folder', () => {
 
   it('has the configured shapes', async () => {
     expect(model.tokenEmbedding.shape).toEqual([514, 32]);
-    const t = model.encodeText([[512, 10, 11, 513], [512, 513]]);
+    const t = model.encodeText([
+      [512, 10, 11, 513],
+      [512, 513],
+    ]);
     expect(t.shape).toEqual([2, 16]);
     t.dispose();
     const pixels = tf.randomNormal([3, 32, 32, 3]) as tf.Tensor4D;
@@ -141,7 +181,10 @@ describe('loadClip on a valid folder', () => {
   });
 
   it('prompts cut to the longest row give the same features as 77 tokens', async () => {
-    const rows = [[512, 40, 41, 42, 513], [512, 99, 513]];
+    const rows = [
+      [512, 40, 41, 42, 513],
+      [512, 99, 513],
+    ];
     const cut = model.encodeText(rows);
     const full = model.encodeText(rows.map((r) => [...r, ...new Array(77 - r.length).fill(513)]));
     expect(maxAbsDiff(await cut.data(), await full.data())).toBeLessThan(1e-5);
@@ -151,7 +194,10 @@ describe('loadClip on a valid folder', () => {
   it('frozen-layer custom gradients equal plain autodiff', async () => {
     const plain = await loadClip(goodDir, { textInputGradients: false });
     const custom = await loadClip(goodDir, { textInputGradients: true });
-    const ids = [[512, 60, 61, 513], [512, 70, 513, 513]];
+    const ids = [
+      [512, 60, 61, 513],
+      [512, 70, 513, 513],
+    ];
     const eot = [3, 2];
     const embeds = tf.tidy(() => tf.gather(model.tokenEmbedding, tf.tensor2d(ids, [2, 4], 'int32')) as unknown as tf.Tensor3D);
     const target = tf.randomNormal([2, 16]);
@@ -167,7 +213,15 @@ describe('loadClip on a valid folder', () => {
   });
 
   it('accepts logit_scale of shape [1] and F16 weights', async () => {
-    const dir = variant('f16', (d) => rewriteWeights(d, (t) => { t.logit_scale = { shape: [1], data: t.logit_scale.data }; }, 'F16'));
+    const dir = variant('f16', (d) =>
+      rewriteWeights(
+        d,
+        (t) => {
+          t.logit_scale = { shape: [1], data: t.logit_scale.data };
+        },
+        'F16',
+      ),
+    );
     const half = await loadClip(dir);
     expect(half.logitScale).toBeCloseTo(model.logitScale, 2);
     const a = half.encodeText([[512, 5, 513]]);
@@ -197,7 +251,7 @@ describe('loadClip on a valid folder', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it('pools at the vocabulary\'s EOT even when config.json says eos_token_id 2 (old HF exports)', async () => {
+  it("pools at the vocabulary's EOT even when config.json says eos_token_id 2 (old HF exports)", async () => {
     const dir = variant('eos2', (d) => {
       const cfg = JSON.parse(fs.readFileSync(path.join(d, 'config.json'), 'utf8'));
       cfg.text_config.eos_token_id = 2;
@@ -228,7 +282,11 @@ describe('exact speed-ups of the text encoder', () => {
 
   // "[SOT] a photo of a" + label tokens + "." + EOT, for three classes of different lengths.
   const prefixIds = [512, 65, 300, 301, 65];
-  const suffixes = [[120, 121, 46, 513], [130, 46, 513, 513], [140, 141, 142, 46]];
+  const suffixes = [
+    [120, 121, 46, 513],
+    [130, 46, 513, 513],
+    [140, 141, 142, 46],
+  ];
   const eotInSuffix = [3, 2, 3];
   const suffixesWithEot = suffixes.map((s, i) => (i === 2 ? [...s, 513] : s));
 
@@ -252,7 +310,10 @@ describe('exact speed-ups of the text encoder', () => {
     const target = tf.randomNormal([3, 16], 0, 1, 'float32', 3);
     const full = (s: tf.Tensor3D) => {
       const p = tf.broadcastTo(prefixEmbeds.expandDims(0), [3, prefixIds.length, 32]) as tf.Tensor3D;
-      return model.encodeTextEmbeddings(tf.concat([p, s], 1), eotInSuffix.map((e) => e + prefixIds.length));
+      return model.encodeTextEmbeddings(
+        tf.concat([p, s], 1),
+        eotInSuffix.map((e) => e + prefixIds.length),
+      );
     };
     const prefix = model.textPrefix(prefixEmbeds);
     const before = tf.memory().numTensors;
@@ -288,19 +349,41 @@ describe('hand-written block gradients equal autodiff', () => {
         buildWeights(tensors, config, { textInputGradients: false }),
         buildWeights(tensors, config, { textInputGradients: false, trainable: true }),
       ];
-      const ids = [[512, 60, 61, 62, 513], [512, 70, 71, 513, 513]];
+      const ids = [
+        [512, 60, 61, 62, 513],
+        [512, 70, 71, 513, 513],
+      ];
       const eot = [4, 3];
       const embeds = tf.tidy(() => tf.gather(variants[0].text.tokenEmbedding, tf.tensor2d(ids, [2, 5], 'int32')) as unknown as tf.Tensor3D);
       const target = tf.randomNormal([2, 16], 0, 1, 'float32', 11);
-      const gradOf = (w: (typeof variants)[number], withPrefix: boolean) => tf.tidy(() => {
-        if (!withPrefix) return tf.grad((e: tf.Tensor) => tf.sum(tf.mul(textForward(w.text, config.text, e as tf.Tensor3D, eot), target)))(embeds).dataSync();
-        const prefixEmbeds = tf.slice(embeds, [0, 0, 0], [1, 2, -1]).reshape([2, -1]) as tf.Tensor2D;
-        const prefix = textPrefix(w.text, config.text, prefixEmbeds);
-        const rest = tf.slice(embeds, [0, 2, 0], [-1, -1, -1]) as tf.Tensor3D;
-        const g = tf.grad((e: tf.Tensor) => tf.sum(tf.mul(textForward(w.text, config.text, e as tf.Tensor3D, eot.map((p) => p - 2), { prefix }), target)))(rest).dataSync();
-        tf.dispose([...prefix.keys, ...prefix.values]);
-        return g;
-      });
+      const gradOf = (w: (typeof variants)[number], withPrefix: boolean) =>
+        tf.tidy(() => {
+          if (!withPrefix)
+            return tf
+              .grad((e: tf.Tensor) => tf.sum(tf.mul(textForward(w.text, config.text, e as tf.Tensor3D, eot), target)))(embeds)
+              .dataSync();
+          const prefixEmbeds = tf.slice(embeds, [0, 0, 0], [1, 2, -1]).reshape([2, -1]) as tf.Tensor2D;
+          const prefix = textPrefix(w.text, config.text, prefixEmbeds);
+          const rest = tf.slice(embeds, [0, 2, 0], [-1, -1, -1]) as tf.Tensor3D;
+          const g = tf
+            .grad((e: tf.Tensor) =>
+              tf.sum(
+                tf.mul(
+                  textForward(
+                    w.text,
+                    config.text,
+                    e as tf.Tensor3D,
+                    eot.map((p) => p - 2),
+                    { prefix },
+                  ),
+                  target,
+                ),
+              ),
+            )(rest)
+            .dataSync();
+          tf.dispose([...prefix.keys, ...prefix.values]);
+          return g;
+        });
       for (const withPrefix of [false, true]) {
         const [a, b, reference] = variants.map((w) => gradOf(w, withPrefix));
         const scale = Math.max(...Array.from(reference, Math.abs));
@@ -320,11 +403,19 @@ describe('a text pass that runs its backward pass later', () => {
     const tensors = parseSafetensors(fs.readFileSync(file), file, (n) => n.endsWith('position_ids')).tensors;
     const config = parseClipConfig(JSON.parse(fs.readFileSync(path.join(goodDir, 'config.json'), 'utf8')));
     const w = buildWeights(tensors, config, { textInputGradients: false });
-    const ids = [[512, 60, 61, 62, 513], [512, 70, 71, 513, 513], [512, 80, 513, 513, 513]];
+    const ids = [
+      [512, 60, 61, 62, 513],
+      [512, 70, 71, 513, 513],
+      [512, 80, 513, 513, 513],
+    ];
     const eot = [4, 3, 2];
     const embeds = tf.tidy(() => tf.gather(w.text.tokenEmbedding, tf.tensor2d(ids, [3, 5], 'int32')) as unknown as tf.Tensor3D);
     const target = tf.randomNormal([3, 16], 0, 1, 'float32', 5) as tf.Tensor2D;
-    const reference = tf.tidy(() => tf.grad((e: tf.Tensor) => tf.sum(tf.mul(textForward(w.text, config.text, e as tf.Tensor3D, eot), target)))(embeds).dataSync());
+    const reference = tf.tidy(() =>
+      tf
+        .grad((e: tf.Tensor) => tf.sum(tf.mul(textForward(w.text, config.text, e as tf.Tensor3D, eot), target)))(embeds)
+        .dataSync(),
+    );
     const taped = tf.tidy(() => textForward(w.text, config.text, embeds, eot).dataSync());
     const before = tf.memory().numTensors;
     for (const keepInHeapMaxBytes of [Infinity, 0]) {

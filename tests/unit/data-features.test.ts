@@ -21,7 +21,14 @@ afterEach(() => {
 async function project(): Promise<{ store: ProjectStore; datasetId: number; data: string }> {
   const dir = tempDir();
   const data = path.join(dir, 'DATA');
-  const sizes: [number, number][] = [[32, 32], [40, 32], [64, 48], [30, 50], [32, 32], [45, 45]];
+  const sizes: [number, number][] = [
+    [32, 32],
+    [40, 32],
+    [64, 48],
+    [30, 50],
+    [32, 32],
+    [45, 45],
+  ];
   for (let i = 0; i < sizes.length; i++) await writeImage(path.join(data, i % 2 ? 'odd' : 'even', `${i}.png`), 100 + i, 'png', ...sizes[i]);
   const store = ProjectStore.open(path.join(dir, 'project.lamm'));
   stores.push(store);
@@ -40,13 +47,21 @@ describe.skipIf(!HAS_GOLDEN)('feature cache', () => {
     const { store, datasetId } = await project();
     const images = store.listImages(datasetId);
     const events: Progress[] = [];
-    const first = await computeFeatures(store, model, { datasetId, views: 3, batchSize: 4 }, { signal: new AbortController().signal, progress: (p) => events.push({ ...p }) });
+    const first = await computeFeatures(
+      store,
+      model,
+      { datasetId, views: 3, batchSize: 4 },
+      { signal: new AbortController().signal, progress: (p) => events.push({ ...p }) },
+    );
     expect(first).toMatchObject({ computed: 18, cached: 0, views: 3, failed: [] });
     expect(events.at(-1)).toMatchObject({ stage: 'features', done: 18, total: 18 });
     expect(events.map((e) => e.done)).toEqual([...events.map((e) => e.done)].sort((a, b) => a - b));
 
     const ids = images.map((i) => i.id);
-    const direct = await embedImages(model, images.map((i) => store.imageFile(i)));
+    const direct = await embedImages(
+      model,
+      images.map((i) => store.imageFile(i)),
+    );
     const view0 = loadFeatures(store, first.modelId, ids, 0);
     const width = model.config.projectionDim;
     expect(view0.length).toBe(ids.length * width);
@@ -76,7 +91,12 @@ describe.skipIf(!HAS_GOLDEN)('feature cache', () => {
   it('cancels between batches keeping what was written, and a re-run completes', async () => {
     const { store, datasetId } = await project();
     const controller = new AbortController();
-    const ctx = { signal: controller.signal, progress: (p: Progress) => { if (p.done >= 4) controller.abort(); } };
+    const ctx = {
+      signal: controller.signal,
+      progress: (p: Progress) => {
+        if (p.done >= 4) controller.abort();
+      },
+    };
     await expect(computeFeatures(store, model, { datasetId, views: 2, batchSize: 4 }, ctx)).rejects.toBeInstanceOf(CancelledError);
     const written = (store.db.prepare('SELECT COUNT(*) AS n FROM features').get() as { n: number }).n;
     expect(written).toBe(4);
@@ -95,7 +115,7 @@ describe.skipIf(!HAS_GOLDEN)('feature cache', () => {
     expect(summary.failed[0].reason).toMatch(/^cannot decode image /);
   });
 
-  it('drops a model folder\'s features when its weights change', async () => {
+  it("drops a model folder's features when its weights change", async () => {
     const { store, datasetId } = await project();
     const modelDir = path.join(tempDir('lamm-model-'), 'clip');
     fs.cpSync(GOLDEN_MODEL_DIR, modelDir, { recursive: true });

@@ -35,7 +35,9 @@ export function pixels(seed: number, width = 40, height = 32): Buffer {
 export async function encodeImage(seed: number, format: FixtureFormat, width = 40, height = 32): Promise<Buffer> {
   const raw = pixels(seed, width, height);
   if (format === 'bmp') return encodeBmp(raw, width, height);
-  return sharp(raw, { raw: { width, height, channels: 3 } }).toFormat(format).toBuffer();
+  return sharp(raw, { raw: { width, height, channels: 3 } })
+    .toFormat(format)
+    .toBuffer();
 }
 
 export async function writeImage(file: string, seed: number, format: FixtureFormat = 'png', width = 40, height = 32): Promise<Buffer> {

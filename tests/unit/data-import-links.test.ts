@@ -30,7 +30,10 @@ describe('links in the data folder', () => {
     const store = openStore(dir);
     const summary = await importFolder(store, data);
     expect(summary.skipped).toEqual([]);
-    expect(classCounts(store, summary.datasetId).map((c) => [c.folder, c.total])).toEqual([['ant', 2], ['bee', 3]]);
+    expect(classCounts(store, summary.datasetId).map((c) => [c.folder, c.total])).toEqual([
+      ['ant', 2],
+      ['bee', 3],
+    ]);
     const bee = store.listImages(summary.datasetId).filter((i) => i.path.startsWith('bee/'));
     expect(bee).toHaveLength(3);
     for (const image of bee) expect(fs.existsSync(store.imageFile(image))).toBe(true);
@@ -46,7 +49,10 @@ describe('links in the data folder', () => {
     const summary = await importFolder(store, data);
     expect(summary.layout).toBe('splits');
     expect(summary.skipped).toEqual([]);
-    expect(classCounts(store, summary.datasetId).map((c) => [c.folder, c.train, c.test])).toEqual([['ant', 3, 1], ['bee', 2, 2]]);
+    expect(classCounts(store, summary.datasetId).map((c) => [c.folder, c.train, c.test])).toEqual([
+      ['ant', 3, 1],
+      ['bee', 2, 2],
+    ]);
   });
 
   it('also when train/ alone is a link and the link names a relative path', async () => {

@@ -163,7 +163,10 @@ describe('folder import', () => {
     expect(summary.layout).toBe('splits');
     expect(summary.skipped).toEqual([{ path: 'README.txt', reason: 'not inside train/<class>/ or test/<class>/' }]);
     const counts = classCounts(store, summary.datasetId);
-    expect(counts.map((c) => [c.folder, c.train, c.test])).toEqual([['ant', 3, 1], ['bee', 2, 2]]);
+    expect(counts.map((c) => [c.folder, c.train, c.test])).toEqual([
+      ['ant', 3, 1],
+      ['bee', 2, 2],
+    ]);
     expect(store.getImage(store.listImages(summary.datasetId, { split: 'test' })[0].id).path).toMatch(/^test\//);
   });
 
@@ -193,9 +196,17 @@ describe('folder import', () => {
     await makeClassFolder(data, { a: 10, b: 7, c: 1 });
     const store = openStore(dir);
     const { datasetId } = await importFolder(store, data);
-    const testIds = () => store.listImages(datasetId, { split: 'test' }).map((i) => i.id).sort((x, y) => x - y);
+    const testIds = () =>
+      store
+        .listImages(datasetId, { split: 'test' })
+        .map((i) => i.id)
+        .sort((x, y) => x - y);
     const counts = classCounts(store, datasetId);
-    expect(counts.map((c) => [c.folder, c.test, c.train])).toEqual([['a', testCount(10, 0.2), 8], ['b', testCount(7, 0.2), 6], ['c', 0, 1]]);
+    expect(counts.map((c) => [c.folder, c.test, c.train])).toEqual([
+      ['a', testCount(10, 0.2), 8],
+      ['b', testCount(7, 0.2), 6],
+      ['c', 0, 1],
+    ]);
     const first = testIds();
 
     // Another seed draws another split; the same seed gives the same one back.
@@ -222,8 +233,12 @@ describe('folder import', () => {
     const trainId = store.listImages(datasetId, { split: 'train' })[0].id;
     moveToSplit(store, [trainId], 'test');
     await importFolder(store, data);
-    expect(store.listImages(datasetId, { split: 'test', includeExcluded: true }).map((i) => i.id).sort((x, y) => x - y))
-      .toEqual([...first, trainId].sort((x, y) => x - y));
+    expect(
+      store
+        .listImages(datasetId, { split: 'test', includeExcluded: true })
+        .map((i) => i.id)
+        .sort((x, y) => x - y),
+    ).toEqual([...first, trainId].sort((x, y) => x - y));
   });
 
   it('selects K shots per class with a seed, and names the class when K is too large', async () => {
@@ -243,7 +258,9 @@ describe('folder import', () => {
     setExcluded(store, [a.classes[0].imageIds[0]], true);
     expect(selectShots(store, datasetId, { shots: 3, seed: 1 }).classes[0].imageIds).not.toContain(a.classes[0].imageIds[0]);
     const smallTrain = classCounts(store, datasetId).find((c) => c.folder === 'small')!.train;
-    expect(() => selectShots(store, datasetId, { shots: smallTrain + 1, seed: 1 })).toThrow(`class "small" has ${smallTrain} training images, fewer than the ${smallTrain + 1} shots asked for`);
+    expect(() => selectShots(store, datasetId, { shots: smallTrain + 1, seed: 1 })).toThrow(
+      `class "small" has ${smallTrain} training images, fewer than the ${smallTrain + 1} shots asked for`,
+    );
     expect(() => selectShots(store, datasetId, { shots: 0, seed: 1 })).toThrow(/positive integer/);
   });
 
@@ -253,7 +270,12 @@ describe('folder import', () => {
     await makeClassFolder(data, { a: 20, b: 20 });
     const store = openStore(dir);
     const controller = new AbortController();
-    const ctx = { signal: controller.signal, progress: (p: { done: number }) => { if (p.done === 10) controller.abort(); } };
+    const ctx = {
+      signal: controller.signal,
+      progress: (p: { done: number }) => {
+        if (p.done === 10) controller.abort();
+      },
+    };
     await expect(importFolder(store, data, { batchSize: 4, concurrency: 2 }, ctx)).rejects.toBeInstanceOf(CancelledError);
     const partial = (store.db.prepare('SELECT COUNT(*) AS n FROM images').get() as { n: number }).n;
     expect(partial).toBeGreaterThanOrEqual(10);

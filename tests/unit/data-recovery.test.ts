@@ -136,9 +136,16 @@ describe('work of a process that died', () => {
     expect(importer.stdout()).not.toContain('finished without being killed');
 
     const thumbDir = `${dbFile}.thumbs`;
-    const temps = () => fs.readdirSync(thumbDir, { recursive: true }).map(String).filter((f) => f.endsWith('.tmp'));
+    const temps = () =>
+      fs
+        .readdirSync(thumbDir, { recursive: true })
+        .map(String)
+        .filter((f) => f.endsWith('.tmp'));
     expect(temps()).toHaveLength(1); // the kill really left one behind
-    const finished = fs.readdirSync(thumbDir, { recursive: true }).map(String).filter((f) => f.endsWith('.webp'));
+    const finished = fs
+      .readdirSync(thumbDir, { recursive: true })
+      .map(String)
+      .filter((f) => f.endsWith('.webp'));
     expect(finished).toHaveLength(2);
 
     // A temp file of this living process (an import in progress here) must survive the sweep.
@@ -171,7 +178,10 @@ describe('work of a process that died', () => {
       INSERT INTO run_tensors VALUES (1, 'text_features', '[1]', x'0000803f')`);
     raw.close();
     const store = open(file);
-    expect(store.listRuns().map((r) => [r.id, r.status])).toEqual([[1, 'done'], [2, 'interrupted']]);
+    expect(store.listRuns().map((r) => [r.id, r.status])).toEqual([
+      [1, 'done'],
+      [2, 'interrupted'],
+    ]);
     expect(store.getRun(2).error).toBe('it was left running by an earlier version that recorded no owner');
     expect(store.getRunLog(1)).toHaveLength(1);
     expect(store.getRunLog(2)).toHaveLength(1);

@@ -27,7 +27,21 @@ describe('project database', () => {
     expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     expect(SCHEMA_VERSION).toBe(MIGRATIONS.length);
     const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
-    expect(tables).toEqual(['classes', 'datasets', 'embedding_maps', 'features', 'images', 'label_embeddings', 'leases', 'models', 'predictions', 'run_classes', 'run_log', 'run_tensors', 'runs']);
+    expect(tables).toEqual([
+      'classes',
+      'datasets',
+      'embedding_maps',
+      'features',
+      'images',
+      'label_embeddings',
+      'leases',
+      'models',
+      'predictions',
+      'run_classes',
+      'run_log',
+      'run_tensors',
+      'runs',
+    ]);
     db.close();
     const again = openDatabase(file);
     expect(again.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
@@ -40,7 +54,9 @@ describe('project database', () => {
     const raw = new Database(newer);
     raw.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
     raw.close();
-    expect(() => openDatabase(newer)).toThrow(`cannot open project ${newer}: it was written by a newer LAMM Studio (schema ${SCHEMA_VERSION + 1} > ${SCHEMA_VERSION})`);
+    expect(() => openDatabase(newer)).toThrow(
+      `cannot open project ${newer}: it was written by a newer LAMM Studio (schema ${SCHEMA_VERSION + 1} > ${SCHEMA_VERSION})`,
+    );
     expect(() => ProjectStore.open(path.join(dir, 'absent.lamm'), { readonly: true })).toThrow(/^cannot open project .*absent\.lamm: /);
   });
 
@@ -50,7 +66,9 @@ describe('project database', () => {
     raw.exec("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO notes (body) VALUES ('keep me')");
     raw.close();
     const before = fs.readFileSync(file);
-    expect(() => ProjectStore.open(file)).toThrow(new RegExp(`^cannot open project ${escapeRegExp(file)}: not a LAMM Studio project \\(it holds other tables: notes\\)$`));
+    expect(() => ProjectStore.open(file)).toThrow(
+      new RegExp(`^cannot open project ${escapeRegExp(file)}: not a LAMM Studio project \\(it holds other tables: notes\\)$`),
+    );
     expect(() => ProjectStore.open(file, { readonly: true })).toThrow(/not a LAMM Studio project/);
     expect(fs.readFileSync(file).equals(before)).toBe(true);
     expect(fs.readdirSync(path.dirname(file))).toEqual(['foreign.sqlite']);
@@ -119,13 +137,25 @@ describe('runs', () => {
   it('records a run: config, per-epoch log, label embeddings, predictions, then its end', async () => {
     const { store, datasetId, model, classes, images } = await withDataset();
     const runId = store.createRun({
-      datasetId, modelId: model.id, kind: 'lamm', config: { shots: 1, seed: 3 }, backend: 'wasm (1 thread)',
+      datasetId,
+      modelId: model.id,
+      kind: 'lamm',
+      config: { shots: 1, seed: 3 },
+      backend: 'wasm (1 thread)',
       classes: classes.map((c) => ({ classId: c.id, promptName: c.promptName })),
     });
     expect(store.getRun(runId)).toMatchObject({ id: runId, kind: 'lamm', status: 'running', config: { shots: 1, seed: 3 }, metrics: null, finishedAt: null });
     expect(store.getRunClasses(runId)).toEqual(classes.map((c) => ({ classId: c.id, promptName: c.promptName })));
 
-    const epochs = [1, 2].map((epoch) => ({ epoch, lr: 0.002 / epoch, loss: 1 / epoch, terms: termsFromList(LOSS_TERMS.map((_, i) => 0.1 * (i + 1))), trainAccuracy: 0.5 * epoch, testAccuracy: epoch === 2 ? 0.75 : null, seconds: 1.5 }));
+    const epochs = [1, 2].map((epoch) => ({
+      epoch,
+      lr: 0.002 / epoch,
+      loss: 1 / epoch,
+      terms: termsFromList(LOSS_TERMS.map((_, i) => 0.1 * (i + 1))),
+      trainAccuracy: 0.5 * epoch,
+      testAccuracy: epoch === 2 ? 0.75 : null,
+      seconds: 1.5,
+    }));
     for (const e of epochs) store.appendRunLog(runId, e);
     expect(store.getRunLog(runId)).toEqual(epochs);
 
@@ -134,14 +164,26 @@ describe('runs', () => {
     expect(store.getLabelEmbeddings(runId)).toEqual(emb);
     expect(() => store.saveLabelEmbeddings(runId, [{ ...emb[0], tokens: 3 }])).toThrow(`label embedding of class ${emb[0].classId} must have 3×3 values`);
 
-    const preds = images.map((img, i) => ({ imageId: img.id, labelClassId: img.classId, predictedClassId: classes[i % 2].id, score: 0.9, probs: new Float32Array([0.9, 0.1]) }));
+    const preds = images.map((img, i) => ({
+      imageId: img.id,
+      labelClassId: img.classId,
+      predictedClassId: classes[i % 2].id,
+      score: 0.9,
+      probs: new Float32Array([0.9, 0.1]),
+    }));
     store.savePredictions(runId, preds);
     expect(store.getPredictions(runId)).toEqual([...preds].sort((x, y) => x.imageId - y.imageId));
     expect(() => store.savePredictions(runId, [{ ...preds[0], imageId: 424242 }])).toThrow(/FOREIGN KEY/);
 
     store.finishRun(runId, { accuracy: 0.75, perClass: { a: 1, b: 0.5 } }, { totalSeconds: 3 });
     const done = store.getRun(runId);
-    expect(done).toMatchObject({ status: 'done', backend: 'wasm (1 thread)', metrics: { accuracy: 0.75, perClass: { a: 1, b: 0.5 } }, timings: { totalSeconds: 3 }, error: null });
+    expect(done).toMatchObject({
+      status: 'done',
+      backend: 'wasm (1 thread)',
+      metrics: { accuracy: 0.75, perClass: { a: 1, b: 0.5 } },
+      timings: { totalSeconds: 3 },
+      error: null,
+    });
     expect(done.finishedAt).not.toBeNull();
   });
 
@@ -161,7 +203,7 @@ describe('runs', () => {
     expect(() => store.getRun(9999)).toThrow('run 9999 does not exist in this project');
   });
 
-  it('drops a model\'s cached features when its cache key changes, keeps them otherwise', async () => {
+  it("drops a model's cached features when its cache key changes, keeps them otherwise", async () => {
     const { store, model, images } = await withDataset();
     const insert = store.db.prepare('INSERT INTO features (model_id, view, image_id, data) VALUES (?, 0, ?, ?)');
     for (const img of images) insert.run(model.id, img.id, floatsToBlob(new Float32Array(4)));

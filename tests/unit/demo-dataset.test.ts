@@ -5,7 +5,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeImage } from '../../src-main/clip/preprocess';
-import { DEMO_MARKER_FILE, DEMO_RECIPE_FILE, generateDemoDataset, loadRecipe, parseRecipe, promptName, renderDatasetImage, type DemoRecipe } from '../../src-main/demo/dataset';
+import {
+  DEMO_MARKER_FILE,
+  DEMO_RECIPE_FILE,
+  generateDemoDataset,
+  loadRecipe,
+  parseRecipe,
+  promptName,
+  renderDatasetImage,
+  type DemoRecipe,
+} from '../../src-main/demo/dataset';
 import { nameKind } from '../../src-main/demo/evaluate';
 import { RARE_WORDS } from '../../src-main/demo/vocabulary';
 

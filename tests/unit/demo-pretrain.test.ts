@@ -40,7 +40,16 @@ describe('pretrainDemoClip', () => {
     expect(tf.memory().numTensors).toBe(before);
     expect(Number.isFinite(report.finalLoss)).toBe(true);
     expect(report.steps).toBe(3);
-    for (const f of ['config.json', 'model.safetensors', 'vocab.json', 'merges.txt', 'preprocessor_config.json', 'tokenizer_config.json', 'special_tokens_map.json', 'demo_pretrain.json']) {
+    for (const f of [
+      'config.json',
+      'model.safetensors',
+      'vocab.json',
+      'merges.txt',
+      'preprocessor_config.json',
+      'tokenizer_config.json',
+      'special_tokens_map.json',
+      'demo_pretrain.json',
+    ]) {
       expect(fs.existsSync(path.join(dir, f)), f).toBe(true);
     }
     expect(fs.readdirSync(tmp).some((f) => f.includes('.partial-'))).toBe(false);

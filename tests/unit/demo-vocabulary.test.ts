@@ -39,7 +39,10 @@ describe('demo vocabulary', () => {
 
   it.skipIf(!HAS_GOLDEN)('orders the byte symbols exactly as the real CLIP vocabulary does', () => {
     const golden = JSON.parse(fs.readFileSync(path.join(GOLDEN_MODEL_DIR, 'vocab.json'), 'utf8')) as Record<string, number>;
-    const first = Object.entries(golden).filter(([, id]) => id < 512).sort((a, b) => a[1] - b[1]).map(([t]) => t);
+    const first = Object.entries(golden)
+      .filter(([, id]) => id < 512)
+      .sort((a, b) => a[1] - b[1])
+      .map(([t]) => t);
     const bytes = byteSymbolsInVocabOrder();
     expect(first).toEqual([...bytes, ...bytes.map((b) => `${b}</w>`)]);
   });

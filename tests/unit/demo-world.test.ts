@@ -3,7 +3,20 @@
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../src-main/clip/random';
 import { captionFor, captionWords } from '../../src-main/demo/captions';
-import { COLOURS, COLOUR_NAMES, SHAPES, SHAPE_BOUND, SHAPE_NAMES, SIZE_WORDS, allConcepts, renderScene, sampleScene, sizeWord, type Concept, type Scene } from '../../src-main/demo/world';
+import {
+  COLOURS,
+  COLOUR_NAMES,
+  SHAPES,
+  SHAPE_BOUND,
+  SHAPE_NAMES,
+  SIZE_WORDS,
+  allConcepts,
+  renderScene,
+  sampleScene,
+  sizeWord,
+  type Concept,
+  type Scene,
+} from '../../src-main/demo/world';
 
 const SIZE = 32;
 

@@ -27,7 +27,15 @@ function fakePage(port: FakePortMain, adapter: boolean) {
     if (!('op' in m)) return;
     const reply = (r: FromHost) => port.port.postMessage(r);
     if (m.op === 'init') {
-      reply(adapter ? { id: m.id, ok: true, result: { backend: 'webgpu', adapter: { vendor: 'nvidia', architecture: 'ampere', device: '', description: '', software: false } } } : { id: m.id, ok: false, error: 'navigator.gpu found no adapter' });
+      reply(
+        adapter
+          ? {
+              id: m.id,
+              ok: true,
+              result: { backend: 'webgpu', adapter: { vendor: 'nvidia', architecture: 'ampere', device: '', description: '', software: false } },
+            }
+          : { id: m.id, ok: false, error: 'navigator.gpu found no adapter' },
+      );
     } else if (m.op === 'embedTexts') {
       reply({ id: m.id, ok: true, result: (m.params as { texts: string[] }).texts.map(() => new Float32Array(4)) });
     }
@@ -90,7 +98,15 @@ describe('GPU host window', () => {
   it('is hidden and gives its page no Node: sandbox, context isolation, no node integration, not throttled', () => {
     const o = gpuWindowOptions('/app/out/preload/gpu.cjs');
     expect(o.show).toBe(false);
-    expect(o.webPreferences).toMatchObject({ preload: '/app/out/preload/gpu.cjs', sandbox: true, contextIsolation: true, nodeIntegration: false, nodeIntegrationInWorker: false, webSecurity: true, backgroundThrottling: false });
+    expect(o.webPreferences).toMatchObject({
+      preload: '/app/out/preload/gpu.cjs',
+      sandbox: true,
+      contextIsolation: true,
+      nodeIntegration: false,
+      nodeIntegrationInWorker: false,
+      webSecurity: true,
+      backgroundThrottling: false,
+    });
   });
 
   it('loads only the given page, denies window.open and navigation, and serves calls over the port it hands over', async () => {

@@ -141,7 +141,7 @@ describe.skipIf(spawnSync('tar', ['--version']).status !== 0)('buildElectronSqli
     else process.env[key] = saved;
   });
 
-  it('installs a checked build and its stamp beside, never over, Node\'s', () => {
+  it("installs a checked build and its stamp beside, never over, Node's", () => {
     const nodeBuild = path.join(ROOT, 'node_modules/better-sqlite3/build/Release/better_sqlite3.node');
     const before = fs.statSync(nodeBuild);
     const pkg = tmp();
@@ -153,9 +153,25 @@ describe.skipIf(spawnSync('tar', ['--version']).status !== 0)('buildElectronSqli
     expect(spawnSync('tar', ['czf', path.join(prebuilds, tarball), '-C', pkg, 'build']).status).toBe(0);
     process.env[key] = prebuilds;
     const out = path.join(tmp(), 'native', 'electron');
-    const target = { binary: process.execPath, electron: process.versions.node, modules: process.versions.modules, platform: process.platform, arch: process.arch, runtime: 'node', distUrl: 'http://127.0.0.1:9/', devdir: tmp() };
+    const target = {
+      binary: process.execPath,
+      electron: process.versions.node,
+      modules: process.versions.modules,
+      platform: process.platform,
+      arch: process.arch,
+      runtime: 'node',
+      distUrl: 'http://127.0.0.1:9/',
+      devdir: tmp(),
+    };
     const stamp = buildElectronSqlite(target, out, false);
-    expect(stamp).toEqual({ electron: process.versions.node, modules: process.versions.modules, platform: process.platform, arch: process.arch, betterSqlite3: version, via: 'prebuild' });
+    expect(stamp).toEqual({
+      electron: process.versions.node,
+      modules: process.versions.modules,
+      platform: process.platform,
+      arch: process.arch,
+      betterSqlite3: version,
+      via: 'prebuild',
+    });
     expect(chooseSqliteBinding([path.dirname(path.dirname(out))], target)).toMatchObject({ file: path.join(out, ELECTRON_SQLITE_ADDON) });
     const after = fs.statSync(nodeBuild);
     expect([after.mtimeMs, after.size, after.ino]).toEqual([before.mtimeMs, before.size, before.ino]);
@@ -170,7 +186,12 @@ describe('native modules the app loads', () => {
     return { napi: text.includes('napi_register_module_v1'), abi: /node_register_module_v\d+/.exec(text)?.[0] ?? null };
   };
   const findNode = (dir: string): string[] =>
-    !fs.existsSync(dir) ? [] : fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.node') && !f.includes('obj.target')).map((f) => path.join(dir, f));
+    !fs.existsSync(dir)
+      ? []
+      : fs
+          .readdirSync(dir, { recursive: true, encoding: 'utf8' })
+          .filter((f) => f.endsWith('.node') && !f.includes('obj.target'))
+          .map((f) => path.join(dir, f));
 
   it('better-sqlite3 is not N-API (hence native/electron/)', () => {
     const r = registers(path.join(ROOT, 'node_modules/better-sqlite3/build/Release/better_sqlite3.node'));

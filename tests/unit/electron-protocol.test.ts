@@ -52,7 +52,12 @@ describe('parseThumbId', () => {
 });
 
 describe('thumbnailProtocolHandler', () => {
-  const candidates: Record<number, string> = { 1: inside, 2: secret, 3: path.join(project, 'ab', 'link.png'), 4: path.join(project, 'ab', '..', '..', 'outside', 'secret.png') };
+  const candidates: Record<number, string> = {
+    1: inside,
+    2: secret,
+    3: path.join(project, 'ab', 'link.png'),
+    4: path.join(project, 'ab', '..', '..', 'outside', 'secret.png'),
+  };
   const source: ThumbnailSource = {
     thumbnailCandidate: async (id) => candidates[id] ?? null,
     allowedRoots: () => [project],

@@ -54,7 +54,11 @@ describe('export, import, classify', () => {
     const c = importExport(path.join(dir, 'out-safetensors'));
     const run = store.getRun(runId);
     const test = store.listImages(run.datasetId!, { split: 'test' });
-    const results = await classifyImages(c, model, test.map((img) => store.imageFile(img)));
+    const results = await classifyImages(
+      c,
+      model,
+      test.map((img) => store.imageFile(img)),
+    );
     const stored = new Map(store.getPredictions(runId).map((p) => [p.imageId, p]));
     test.forEach((img, i) => {
       const p = stored.get(img.id)!;

@@ -37,7 +37,7 @@ describe.skipIf(!HAS_CHROMIUM)('training job on the GPU host page', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('trains with features and steps on the page, the store in the worker, and matches the worker\'s own backend', async (ctx) => {
+  it("trains with features and steps on the page, the store in the worker, and matches the worker's own backend", async (ctx) => {
     if (host.noAdapter) ctx.skip();
     const run = async (dbFile: string, relayed: boolean) => {
       const events: TrainJobEvent[] = [];
@@ -57,7 +57,9 @@ describe.skipIf(!HAS_CHROMIUM)('training job on the GPU host page', () => {
     expect(gpu.backend?.type === 'backend' && gpu.backend.backend).toBe(gpu.outcome.backend);
     expect(gpu.features).toBe(own.features);
     expect(gpu.losses.length).toBe(own.losses.length);
-    gpu.losses.forEach((l, i) => expect(Math.abs(l - own.losses[i]), `epoch ${i}: ${l} vs ${own.losses[i]}`).toBeLessThanOrEqual(1e-4 * Math.abs(own.losses[i])));
+    gpu.losses.forEach((l, i) =>
+      expect(Math.abs(l - own.losses[i]), `epoch ${i}: ${l} vs ${own.losses[i]}`).toBeLessThanOrEqual(1e-4 * Math.abs(own.losses[i])),
+    );
     expect(gpu.outcome.trained.accuracy).toBe(own.outcome.trained.accuracy);
   });
 });

@@ -36,7 +36,7 @@ function synthetic(seed: number, C = 4, n = 40, P = 16, flips = 12, spread = 0.3
     truth[i] = i % C;
     let norm = 0;
     for (let d = 0; d < P; d++) {
-      const v = centres[truth[i]][d] / Math.sqrt(P) + spread * normal() / Math.sqrt(P);
+      const v = centres[truth[i]][d] / Math.sqrt(P) + (spread * normal()) / Math.sqrt(P);
       x[i * P + d] = v;
       norm += v * v;
     }
@@ -103,15 +103,18 @@ describe('confident learning on out-of-sample probabilities', () => {
   it('uses per-class thresholds, and never flags an image whose given class is still the likeliest', async () => {
     // Class 1 is predicted with low confidence everywhere (threshold 0.5), class 0 with high (0.9).
     const probs = Float32Array.from([
-      0.9, 0.1, /* labelled 0 */ 0.9, 0.1, /* 0 */ 0.45, 0.55, /* labelled 0: 0.55 ≥ t1 and argmax → issue */
-      0.5, 0.5, /* labelled 1 */ 0.4, 0.6, /* 1 */ 0.6, 0.4, /* labelled 1: 0.6 < t0, not confidently 0 */
+      0.9, 0.1, /* labelled 0 */ 0.9, 0.1, /* 0 */ 0.45, 0.55 /* labelled 0: 0.55 ≥ t1 and argmax → issue */, 0.5, 0.5, /* labelled 1 */ 0.4, 0.6, /* 1 */ 0.6,
+      0.4 /* labelled 1: 0.6 < t0, not confidently 0 */,
     ]);
     const labels = [0, 0, 0, 1, 1, 1];
     const t = confidentThresholds(probs, labels, 2);
     expect(t[0]).toBeCloseTo((0.9 + 0.9 + 0.45) / 3, 6);
     expect(t[1]).toBeCloseTo(0.5, 6);
     for (const filter of ['prune_by_noise_rate', 'confident_learning'] as const) {
-      expect(findIssuesInProbabilities(probs, labels, 2, filter).map((i) => [i.index, i.suggested]), filter).toEqual([[2, 1]]);
+      expect(
+        findIssuesInProbabilities(probs, labels, 2, filter).map((i) => [i.index, i.suggested]),
+        filter,
+      ).toEqual([[2, 1]]);
     }
   });
 
@@ -155,14 +158,22 @@ describe('lamm label-issues', () => {
     const recipe = loadRecipe();
     const data = await generateDemoDataset(path.join(tmp, 'demo'), recipe);
     // Three training images filed under the wrong class, as a careless annotator would.
-    const moves = [['red_circle', 'blue_square'], ['azure_roundel', 'yellow_star'], ['vert_mullet', 'tenne_delf']].map(([from, to]) => {
+    const moves = [
+      ['red_circle', 'blue_square'],
+      ['azure_roundel', 'yellow_star'],
+      ['vert_mullet', 'tenne_delf'],
+    ].map(([from, to]) => {
       const dir = path.join(data.dir, 'train', from);
       const name = fs.readdirSync(dir).sort()[0];
       const dest = path.join(data.dir, 'train', to, `moved-${name}`);
       fs.renameSync(path.join(dir, name), dest);
       return { from, to, dest };
     });
-    const { stdout } = await run(process.execPath, [path.join(REPO_ROOT, 'bin', 'lamm.js'), 'label-issues', '--model', DEMO_MODEL_DIR, '--data', data.dir, '--json'], { cwd: REPO_ROOT, maxBuffer: 1 << 24 });
+    const { stdout } = await run(
+      process.execPath,
+      [path.join(REPO_ROOT, 'bin', 'lamm.js'), 'label-issues', '--model', DEMO_MODEL_DIR, '--data', data.dir, '--json'],
+      { cwd: REPO_ROOT, maxBuffer: 1 << 24 },
+    );
     const out = JSON.parse(stdout) as { checked: number; issues: { image: string; given: string; suggested: string; score: number }[] };
     expect(out.checked).toBe((recipe.perClass.train + recipe.perClass.test) * recipe.classes.length);
     for (const m of moves) expect(out.issues, m.dest).toContainEqual({ image: m.dest, given: m.to, suggested: m.from, score: expect.any(Number) });
@@ -172,7 +183,11 @@ describe('lamm label-issues', () => {
   });
 
   it('refuses an unknown probe with a one-line reason', async () => {
-    const err = await run(process.execPath, [path.join(REPO_ROOT, 'bin', 'lamm.js'), 'label-issues', '--model', DEMO_MODEL_DIR, '--data', tmp, '--probe', 'forest', '--json'], { cwd: REPO_ROOT }).catch((e) => e);
+    const err = await run(
+      process.execPath,
+      [path.join(REPO_ROOT, 'bin', 'lamm.js'), 'label-issues', '--model', DEMO_MODEL_DIR, '--data', tmp, '--probe', 'forest', '--json'],
+      { cwd: REPO_ROOT },
+    ).catch((e) => e);
     expect(err.code).toBe(2);
     expect(err.stderr.trim()).toBe('lamm label-issues: --probe must be one of linear, zeroshot, got "forest"');
   });

@@ -23,7 +23,14 @@ describe('compareRunPredictions', () => {
   });
 
   it("draws the trained run's confusion matrix, rows true and columns predicted", () => {
-    expect(result.confusion).toEqual({ labels: ['cat', 'dog', 'fox'], matrix: [[1, 1, 0], [0, 2, 0], [0, 0, 1]] });
+    expect(result.confusion).toEqual({
+      labels: ['cat', 'dog', 'fox'],
+      matrix: [
+        [1, 1, 0],
+        [0, 2, 0],
+        [0, 0, 1],
+      ],
+    });
   });
 
   it('lists the images whose correctness flipped, either way', () => {
@@ -35,12 +42,18 @@ describe('compareRunPredictions', () => {
   });
 
   it('compares only images both runs predicted and classes the comparison covers', () => {
-    const partial = compareRunPredictions({ runId: 1, predictions: base.predictions.slice(0, 2) }, { runId: 2, predictions: [...trained.predictions, p(9, 99, 10)] }, classes);
+    const partial = compareRunPredictions(
+      { runId: 1, predictions: base.predictions.slice(0, 2) },
+      { runId: 2, predictions: [...trained.predictions, p(9, 99, 10)] },
+      classes,
+    );
     expect(partial.accuracy).toEqual({ base: 0.5, trained: 0.5 });
     expect(partial.perClass.map((c) => c.folder)).toEqual(['cat']);
   });
 
   it('refuses runs with no test image in common', () => {
-    expect(() => compareRunPredictions({ runId: 1, predictions: [p(1, 10, 10)] }, { runId: 2, predictions: [p(2, 10, 10)] }, classes)).toThrow('runs 1 and 2 have no test image in common');
+    expect(() => compareRunPredictions({ runId: 1, predictions: [p(1, 10, 10)] }, { runId: 2, predictions: [p(2, 10, 10)] }, classes)).toThrow(
+      'runs 1 and 2 have no test image in common',
+    );
   });
 });

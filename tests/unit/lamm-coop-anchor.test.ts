@@ -71,11 +71,21 @@ describe('CoOp+LAMM anchor', () => {
 
   it('has the terms and gradients of the plain formula, in one pass and in chunks', () => {
     const random = mulberry32(5);
-    const labels = tf.variable<tf.Rank.R3>(tf.tidy(() => tf.add(encoder.initialLabels, tf.mul(0.05, tf.randomNormal(encoder.initialLabels.shape, 0, 1, 'float32', 7)))));
+    const labels = tf.variable<tf.Rank.R3>(
+      tf.tidy(() => tf.add(encoder.initialLabels, tf.mul(0.05, tf.randomNormal(encoder.initialLabels.shape, 0, 1, 'float32', 7)))),
+    );
     // A context already moved away from "a photo of a", as after some steps.
-    const context = tf.variable<tf.Rank.R2>(tf.tidy(() => tf.add(encoder.initialContext, tf.mul(0.05, tf.randomNormal(encoder.initialContext.shape, 0, 1, 'float32', 8)))));
+    const context = tf.variable<tf.Rank.R2>(
+      tf.tidy(() => tf.add(encoder.initialContext, tf.mul(0.05, tf.randomNormal(encoder.initialContext.shape, 0, 1, 'float32', 8)))),
+    );
     const width = model.config.projectionDim;
-    const f = tf.tidy(() => { const x = tf.tensor2d(Float32Array.from({ length: 6 * width }, () => random() - 0.5), [6, width]); return tf.div(x, tf.norm(x, 'euclidean', 1, true)) as tf.Tensor2D; });
+    const f = tf.tidy(() => {
+      const x = tf.tensor2d(
+        Float32Array.from({ length: 6 * width }, () => random() - 0.5),
+        [6, width],
+      );
+      return tf.div(x, tf.norm(x, 'euclidean', 1, true)) as tf.Tensor2D;
+    });
     const y = oneHot([0, 1, 2, 3, 1, 2], 4);
     const zeroShot = tf.tidy(() => encoder.encode());
 
@@ -87,7 +97,10 @@ describe('CoOp+LAMM anchor', () => {
     });
 
     const step = (anchor: boolean, tokensPerPass: number) => {
-      const r = trainingStep({ encoder, labels, context, anchor, zeroShot, imageFeatures: f, oneHotLabels: y, weights, logitScale: model.logitScale }, tokensPerPass);
+      const r = trainingStep(
+        { encoder, labels, context, anchor, zeroShot, imageFeatures: f, oneHotLabels: y, weights, logitScale: model.logitScale },
+        tokensPerPass,
+      );
       const out = { terms: r.terms.dataSync().slice(), dE: r.grads[labels.name].dataSync().slice(), dC: r.grads[context.name].dataSync().slice() };
       tf.dispose([r.terms, r.predicted, ...Object.values(r.grads)]);
       return out;

@@ -22,8 +22,11 @@ export async function writeImageFolder(root: string, perClass: number, classes =
     fs.mkdirSync(path.join(root, c.folder), { recursive: true });
     for (let i = 0; i < perClass; i++) {
       const pixels = Buffer.alloc(size * size * 3);
-      for (let p = 0; p < size * size; p++) for (let ch = 0; ch < 3; ch++) pixels[p * 3 + ch] = Math.max(0, Math.min(255, c.rgb[ch] + Math.round((random() - 0.5) * 80)));
-      await sharp(pixels, { raw: { width: size, height: size, channels: 3 } }).png().toFile(path.join(root, c.folder, `${i}.png`));
+      for (let p = 0; p < size * size; p++)
+        for (let ch = 0; ch < 3; ch++) pixels[p * 3 + ch] = Math.max(0, Math.min(255, c.rgb[ch] + Math.round((random() - 0.5) * 80)));
+      await sharp(pixels, { raw: { width: size, height: size, channels: 3 } })
+        .png()
+        .toFile(path.join(root, c.folder, `${i}.png`));
     }
   }
 }

@@ -22,7 +22,10 @@ async function lamm(...args: string[]): Promise<any> {
   return JSON.parse(stdout);
 }
 async function lammFails(...args: string[]): Promise<{ code: number; stderr: string }> {
-  const err = await run(process.execPath, [LAMM, ...args, '--json'], { cwd: REPO_ROOT }).then(() => null, (e) => e);
+  const err = await run(process.execPath, [LAMM, ...args, '--json'], { cwd: REPO_ROOT }).then(
+    () => null,
+    (e) => e,
+  );
   expect(err, 'the command should have failed').not.toBeNull();
   return { code: err.code, stderr: err.stderr };
 }
@@ -31,7 +34,11 @@ async function lammFails(...args: string[]): Promise<{ code: number; stderr: str
 function rawEmbeddings(dbFile: string, runId: number): Map<number, Buffer> {
   const store = ProjectStore.open(dbFile, { readonly: true });
   try {
-    const rows = store.db.prepare('SELECT class_id, data, init FROM label_embeddings WHERE run_id = ?').all(runId) as { class_id: number; data: Buffer; init: Buffer }[];
+    const rows = store.db.prepare('SELECT class_id, data, init FROM label_embeddings WHERE run_id = ?').all(runId) as {
+      class_id: number;
+      data: Buffer;
+      init: Buffer;
+    }[];
     return new Map(rows.map((r) => [r.class_id, Buffer.concat([r.data, r.init])]));
   } finally {
     store.close();

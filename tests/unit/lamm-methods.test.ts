@@ -9,7 +9,11 @@ import { lossWeightsFor } from '../../src-main/lamm/trainer';
 describe('method table', () => {
   it('lists the three methods of DESIGN §3 with what each trains', () => {
     expect(TRAIN_METHODS).toEqual(['lamm', 'coop', 'coop+lamm']);
-    expect(TRAIN_METHODS.map((m) => [METHOD_SPECS[m].trainsLabels, METHOD_SPECS[m].trainsContext])).toEqual([[true, false], [false, true], [true, true]]);
+    expect(TRAIN_METHODS.map((m) => [METHOD_SPECS[m].trainsLabels, METHOD_SPECS[m].trainsContext])).toEqual([
+      [true, false],
+      [false, true],
+      [true, true],
+    ]);
     // Only pure LAMM keeps each class's trained tokens its own, so only its runs merge.
     expect(TRAIN_METHODS.filter((m) => METHOD_SPECS[m].mergeable)).toEqual(['lamm']);
   });

@@ -3,18 +3,20 @@
 import { describe, expect, it } from 'vitest';
 import { setupLabelTokens, type PromptTokenizer } from '../../src-main/lamm/prompts';
 
-const SOT = 1000, EOT = 1001;
+const SOT = 1000,
+  EOT = 1001;
 function wordTokenizer(): PromptTokenizer {
   const vocab = new Map<string, number>();
-  const encode = (text: string) => (text.toLowerCase().match(/[a-z]+|[^\sa-z]/g) ?? []).map((w) => {
-    if (!vocab.has(w)) vocab.set(w, vocab.size);
-    return vocab.get(w)!;
-  });
+  const encode = (text: string) =>
+    (text.toLowerCase().match(/[a-z]+|[^\sa-z]/g) ?? []).map((w) => {
+      if (!vocab.has(w)) vocab.set(w, vocab.size);
+      return vocab.get(w)!;
+    });
   return { encode, encodeWithSpecials: (text) => [SOT, ...encode(text), EOT] };
 }
 
 describe('setupLabelTokens', () => {
-  it('finds one label start, min_len and each prompt\'s EOT', () => {
+  it("finds one label start, min_len and each prompt's EOT", () => {
     const tok = wordTokenizer();
     const s = setupLabelTokens(tok, ['dog', 'red circle', 'annual crop land'], 'a photo of a {}.', 77);
     expect(s.labelStart).toBe(5);

@@ -7,7 +7,7 @@ import { DEFAULT_TRAIN_CONFIG, effectiveLossWeights, resolveTrainConfig } from '
 describe('learning-rate schedule', () => {
   const c = { lr: 0.002, epochs: 50, warmupEpochs: 1, warmupLr: 1e-5 };
 
-  it('holds the warm-up rate for the first epoch, then follows Dassl\'s cosine 0.5·lr·(1+cos(π(e−1)/E))', () => {
+  it("holds the warm-up rate for the first epoch, then follows Dassl's cosine 0.5·lr·(1+cos(π(e−1)/E))", () => {
     expect(learningRate(0, c)).toBe(1e-5);
     // The cosine starts once the warm-up is over: the first epoch after it runs at the full rate.
     expect(learningRate(1, c)).toBeCloseTo(0.002, 12);
@@ -16,7 +16,7 @@ describe('learning-rate schedule', () => {
     expect(learningRate(49, c)).toBeCloseTo(0.5 * 0.002 * (1 + Math.cos((48 * Math.PI) / 50)), 12);
   });
 
-  it('reproduces the rates torch logs for CoOp\'s vit_b16_ep50 config (warm-up 1 epoch at 1e-5)', () => {
+  it("reproduces the rates torch logs for CoOp's vit_b16_ep50 config (warm-up 1 epoch at 1e-5)", () => {
     // ConstantWarmupScheduler.step(): warm-up epochs step the wrapper, later ones the successor
     // CosineAnnealingLR(T_max = 50), whose own epoch counter therefore starts at the first post-warm-up epoch.
     let successorEpoch = -1;

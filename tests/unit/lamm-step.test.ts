@@ -32,18 +32,44 @@ describe('chunked training step', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it.each([['lamm', true, false], ['coop', false, true], ['coop+lamm', true, true]] as const)('matches the single pass (%s)', (_name, trainLabels, trainContext) => {
+  it.each([
+    ['lamm', true, false],
+    ['coop', false, true],
+    ['coop+lamm', true, true],
+  ] as const)('matches the single pass (%s)', (_name, trainLabels, trainContext) => {
     const random = mulberry32(4);
     // Perturb the starting point so every term (wc, cos, kd) has a gradient.
-    const labels = trainLabels ? tf.variable<tf.Rank.R3>(tf.tidy(() => tf.add(encoder.initialLabels, tf.mul(0.05, tf.randomNormal(encoder.initialLabels.shape, 0, 1, 'float32', 3))))) : null;
+    const labels = trainLabels
+      ? tf.variable<tf.Rank.R3>(tf.tidy(() => tf.add(encoder.initialLabels, tf.mul(0.05, tf.randomNormal(encoder.initialLabels.shape, 0, 1, 'float32', 3)))))
+      : null;
     const context = trainContext ? tf.variable<tf.Rank.R2>(tf.tidy(() => tf.add(encoder.initialContext, 0.02))) : null;
     const width = model.config.projectionDim;
-    const f = tf.tidy(() => { const x = tf.tensor2d(Float32Array.from({ length: 6 * width }, () => random() - 0.5), [6, width]); return tf.div(x, tf.norm(x, 'euclidean', 1, true)) as tf.Tensor2D; });
+    const f = tf.tidy(() => {
+      const x = tf.tensor2d(
+        Float32Array.from({ length: 6 * width }, () => random() - 0.5),
+        [6, width],
+      );
+      return tf.div(x, tf.norm(x, 'euclidean', 1, true)) as tf.Tensor2D;
+    });
     const y = oneHot([0, 1, 2, 3, 4, 1], 5);
     const t0 = encoder.encode();
     const inputs = {
-      encoder, labels, context,
-      loss: (text: tf.Tensor2D, e: tf.Tensor3D | null) => lammLoss({ textFeatures: text, zeroShotFeatures: t0, imageFeatures: f, oneHotLabels: y, labelEmbeddings: e, initialLabelEmbeddings: encoder.initialLabels, logitScale: model.logitScale }, lossWeights()),
+      encoder,
+      labels,
+      context,
+      loss: (text: tf.Tensor2D, e: tf.Tensor3D | null) =>
+        lammLoss(
+          {
+            textFeatures: text,
+            zeroShotFeatures: t0,
+            imageFeatures: f,
+            oneHotLabels: y,
+            labelEmbeddings: e,
+            initialLabelEmbeddings: encoder.initialLabels,
+            logitScale: model.logitScale,
+          },
+          lossWeights(),
+        ),
     };
     const before = tf.memory().numTensors;
     const whole = lossAndGradients(inputs, 1e9);
@@ -74,14 +100,36 @@ describe('template prefix cache (pure LAMM)', () => {
     expect(cached.tokensPerClass()).toBe(whole.tokensPerClass() - setup.labelStart);
     const random = mulberry32(9);
     const width = model.config.projectionDim;
-    const labels = tf.variable<tf.Rank.R3>(tf.tidy(() => tf.add(whole.initialLabels, tf.mul(0.05, tf.randomNormal(whole.initialLabels.shape, 0, 1, 'float32', 5)))));
-    const f = tf.tidy(() => { const x = tf.tensor2d(Float32Array.from({ length: 6 * width }, () => random() - 0.5), [6, width]); return tf.div(x, tf.norm(x, 'euclidean', 1, true)) as tf.Tensor2D; });
+    const labels = tf.variable<tf.Rank.R3>(
+      tf.tidy(() => tf.add(whole.initialLabels, tf.mul(0.05, tf.randomNormal(whole.initialLabels.shape, 0, 1, 'float32', 5)))),
+    );
+    const f = tf.tidy(() => {
+      const x = tf.tensor2d(
+        Float32Array.from({ length: 6 * width }, () => random() - 0.5),
+        [6, width],
+      );
+      return tf.div(x, tf.norm(x, 'euclidean', 1, true)) as tf.Tensor2D;
+    });
     const y = oneHot([0, 1, 2, 3, 4, 1], 5);
     const run = (encoder: PromptEncoder) => {
       const t0 = encoder.encode();
       const r = lossAndGradients({
-        encoder, labels, context: null,
-        loss: (text, e) => lammLoss({ textFeatures: text, zeroShotFeatures: t0, imageFeatures: f, oneHotLabels: y, labelEmbeddings: e, initialLabelEmbeddings: encoder.initialLabels, logitScale: model.logitScale }, lossWeights()),
+        encoder,
+        labels,
+        context: null,
+        loss: (text, e) =>
+          lammLoss(
+            {
+              textFeatures: text,
+              zeroShotFeatures: t0,
+              imageFeatures: f,
+              oneHotLabels: y,
+              labelEmbeddings: e,
+              initialLabelEmbeddings: encoder.initialLabels,
+              logitScale: model.logitScale,
+            },
+            lossWeights(),
+          ),
       });
       const out = { t0: t0.dataSync().slice(), terms: r.terms.dataSync().slice(), grad: r.grads[labels.name].dataSync().slice() };
       tf.dispose([t0, r.terms, r.predicted, ...Object.values(r.grads)]);

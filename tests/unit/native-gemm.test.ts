@@ -119,11 +119,20 @@ describe.skipIf(!gemm)('native GEMM', () => {
 
   it('is exact where float32 sums are exact, and keeps NaN and infinities', () => {
     const [native, wasm] = [0, 1].map((useWasm) => {
-      const run = () => tf.tidy(() => {
-        const a = tf.tensor2d([[1, 2, 3], [NaN, 0, 1], [Infinity, 1, 0]]);
-        const b = tf.tensor2d([[4, 5], [6, 7], [8, 9]]);
-        return tf.matMul(a, b).arraySync() as number[][];
-      });
+      const run = () =>
+        tf.tidy(() => {
+          const a = tf.tensor2d([
+            [1, 2, 3],
+            [NaN, 0, 1],
+            [Infinity, 1, 0],
+          ]);
+          const b = tf.tensor2d([
+            [4, 5],
+            [6, 7],
+            [8, 9],
+          ]);
+          return tf.matMul(a, b).arraySync() as number[][];
+        });
       return useWasm ? withWasmKernel(run) : run();
     });
     expect(native).toEqual(wasm);
@@ -131,24 +140,27 @@ describe.skipIf(!gemm)('native GEMM', () => {
   });
 
   it('gives zeros for an empty inner dimension and empty results for empty outer ones', () => {
-    const [zeros, noRows, noBatch] = tf.tidy(() => [
-      tf.matMul(tf.ones([2, 3, 0]), tf.ones([2, 0, 4])),
-      tf.matMul(tf.ones([0, 5]), tf.ones([5, 4])),
-      tf.matMul(tf.ones([0, 2, 5]), tf.ones([5, 4])),
-    ].map((t) => ({ shape: t.shape, values: Array.from(t.dataSync()) })));
+    const [zeros, noRows, noBatch] = tf.tidy(() =>
+      [tf.matMul(tf.ones([2, 3, 0]), tf.ones([2, 0, 4])), tf.matMul(tf.ones([0, 5]), tf.ones([5, 4])), tf.matMul(tf.ones([0, 2, 5]), tf.ones([5, 4]))].map(
+        (t) => ({ shape: t.shape, values: Array.from(t.dataSync()) }),
+      ),
+    );
     expect(zeros).toEqual({ shape: [2, 3, 4], values: new Array(24).fill(0) });
     expect(noRows).toEqual({ shape: [0, 4], values: [] });
     expect(noBatch).toEqual({ shape: [0, 2, 4], values: [] });
   });
 
   it('gives the same gradients through transposed and batched matMuls', () => {
-    const grads = () => tf.tidy(() => {
-      const a = tf.randomNormal([3, 40, 24], 0, 1, 'float32', 7);
-      const b = tf.randomNormal([3, 33, 40], 0, 1, 'float32', 8);
-      const w = tf.randomNormal([3, 24, 33], 0, 1, 'float32', 9);
-      const f = (x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(tf.matMul(x, y, true, true), w));
-      return tf.grads(f)([a, b]).map((g) => g.arraySync() as number[][][]);
-    });
+    const grads = () =>
+      tf.tidy(() => {
+        const a = tf.randomNormal([3, 40, 24], 0, 1, 'float32', 7);
+        const b = tf.randomNormal([3, 33, 40], 0, 1, 'float32', 8);
+        const w = tf.randomNormal([3, 24, 33], 0, 1, 'float32', 9);
+        const f = (x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(tf.matMul(x, y, true, true), w));
+        return tf
+          .grads(f)([a, b])
+          .map((g) => g.arraySync() as number[][][]);
+      });
     const native = grads();
     const wasm = withWasmKernel(grads);
     const flat = (x: number[][][][]) => x.flat(3);
@@ -173,15 +185,25 @@ describe.skipIf(!gemm)('native GEMM', () => {
     expect(backend.wasm.HEAPU8.buffer).not.toBe(heapBefore);
     const data = values.dataSync();
     values.dispose();
-    for (const [i, j] of [[0, 0], [1, 1], [rows - 1, cols - 1], [517, 4099], [rows - 1, 0]]) {
+    for (const [i, j] of [
+      [0, 0],
+      [1, 1],
+      [rows - 1, cols - 1],
+      [517, 4099],
+      [rows - 1, 0],
+    ]) {
       expect(data[i * cols + j]).toBe(i * j);
     }
   });
 
   it('leaves no tensors behind', () => {
     const before = tf.memory().numTensors;
-    tf.tidy(() => { tf.matMul(tf.ones([2, 5, 7]), tf.ones([7, 3])); });
-    tf.tidy(() => { tf.grad((x: tf.Tensor) => tf.sum(tf.matMul(x, x, false, true)))(tf.ones([4, 6])); });
+    tf.tidy(() => {
+      tf.matMul(tf.ones([2, 5, 7]), tf.ones([7, 3]));
+    });
+    tf.tidy(() => {
+      tf.grad((x: tf.Tensor) => tf.sum(tf.matMul(x, x, false, true)))(tf.ones([4, 6]));
+    });
     expect(tf.memory().numTensors).toBe(before);
   });
 
@@ -191,7 +213,9 @@ describe.skipIf(!gemm)('native GEMM', () => {
     expect(() => gemm!.gemm(buffer, 2, 0, 0, 1, 1, 1, 1, 1, false, false)).toThrow(/do not fit/);
     expect(() => gemm!.gemm(buffer, 0, 0, 0, 2, 3, 1, 1, 1, false, false)).toThrow(/batch/);
     expect(() => gemm!.gemm(buffer, -4, 0, 0, 1, 1, 1, 1, 1, false, false)).toThrow(/non-negative/);
-    expect(() => (gemm as unknown as { gemm: (...x: unknown[]) => void }).gemm(new Float32Array(4), 0, 0, 0, 1, 1, 1, 1, 1, false, false)).toThrow(/ArrayBuffer/);
+    expect(() => (gemm as unknown as { gemm: (...x: unknown[]) => void }).gemm(new Float32Array(4), 0, 0, 0, 1, 1, 1, 1, 1, false, false)).toThrow(
+      /ArrayBuffer/,
+    );
     expect(() => gemm!.setIsa('avx9000')).toThrow(/unknown/);
   });
 
@@ -210,7 +234,10 @@ describe.skipIf(!gemm)('native GEMM', () => {
   it('stays off with LAMM_NATIVE=0', () => {
     const code = "import { initBackend, describeBackend } from './src-main/backend'; console.log(describeBackend(await initBackend('wasm')));";
     const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
-      cwd: REPO_ROOT, env: { ...process.env, LAMM_NATIVE: '0' }, timeout: 60_000, encoding: 'utf8',
+      cwd: REPO_ROOT,
+      env: { ...process.env, LAMM_NATIVE: '0' },
+      timeout: 60_000,
+      encoding: 'utf8',
     });
     expect(child.stdout.trim()).toBe('wasm (1 thread); native GEMM disabled by LAMM_NATIVE=0');
   });

@@ -21,10 +21,19 @@ const RSS_BOUND_MIB = 300;
 /** The huge PNG, made once per machine (making it costs several seconds of zlib). */
 async function hugePng(): Promise<string> {
   const file = path.join(os.tmpdir(), `lamm-test-huge-${EDGE}.png`);
-  const ok = fs.existsSync(file) && await sharp(file).metadata().then((m) => m.width === EDGE && m.height === EDGE, () => false);
+  const ok =
+    fs.existsSync(file) &&
+    (await sharp(file)
+      .metadata()
+      .then(
+        (m) => m.width === EDGE && m.height === EDGE,
+        () => false,
+      ));
   if (!ok) {
     const temp = `${file}.${process.pid}.tmp`;
-    await sharp({ create: { width: EDGE, height: EDGE, channels: 3, background: COLOUR } }).png({ compressionLevel: 1 }).toFile(temp);
+    await sharp({ create: { width: EDGE, height: EDGE, channels: 3, background: COLOUR } })
+      .png({ compressionLevel: 1 })
+      .toFile(temp);
     fs.renameSync(temp, file);
   }
   return file;
@@ -58,7 +67,10 @@ const peakGrowthMiB = (process.resourceUsage().maxRSS * 1024 - before) / 2 ** 20
 process.stdout.write(JSON.stringify({ seconds, peakGrowthMiB, result }) + '\\n');
 `;
 
-async function measure(file: string, what: 'embed' | 'thumbnail' | 'decode'): Promise<{ seconds: number; peakGrowthMiB: number; result: Record<string, unknown> }> {
+async function measure(
+  file: string,
+  what: 'embed' | 'thumbnail' | 'decode',
+): Promise<{ seconds: number; peakGrowthMiB: number; result: Record<string, unknown> }> {
   const script = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lamm-huge-')), 'measure.mts');
   fs.writeFileSync(script, MEASURE);
   const child = spawn(process.execPath, ['--import', 'tsx', script, file, what], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });

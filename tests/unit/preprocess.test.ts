@@ -66,14 +66,22 @@ describe('PIL bicubic resampling', () => {
   });
 
   it('matches Pillow downscaling 13×11 → 5×4', () => {
-    const pil = [105, 130, 141, 112, 129, 148, 121, 131, 115, 114, 130, 106, 110, 135, 115, 134, 128, 118, 126, 117, 142, 143, 129, 128, 133, 137, 104, 127, 126, 128, 125, 125, 130, 110, 132, 157, 129, 121, 148, 121, 119, 127, 125, 110, 132, 121, 133, 142, 117, 107, 127, 130, 111, 141, 122, 135, 127, 135, 114, 124];
+    const pil = [
+      105, 130, 141, 112, 129, 148, 121, 131, 115, 114, 130, 106, 110, 135, 115, 134, 128, 118, 126, 117, 142, 143, 129, 128, 133, 137, 104, 127, 126, 128, 125,
+      125, 130, 110, 132, 157, 129, 121, 148, 121, 119, 127, 125, 110, 132, 121, 133, 142, 117, 107, 127, 130, 111, 141, 122, 135, 127, 135, 114, 124,
+    ];
     const out = resizeBicubic(pattern(13, 11), 5, 4);
     expect([out.width, out.height]).toEqual([5, 4]);
     expect([...out.data]).toEqual(pil);
   });
 
   it('matches Pillow upscaling 4×3 → 7×5 (overshoot clipped to 0..255)', () => {
-    const pil = [0, 43, 96, 3, 56, 108, 27, 80, 132, 48, 100, 164, 69, 123, 195, 93, 159, 219, 106, 179, 231, 27, 77, 142, 38, 95, 160, 64, 128, 185, 93, 158, 154, 121, 169, 122, 148, 130, 148, 161, 105, 166, 88, 141, 194, 103, 156, 218, 132, 185, 246, 157, 226, 135, 182, 224, 24, 211, 86, 52, 226, 3, 76, 150, 216, 90, 173, 170, 110, 205, 94, 142, 145, 111, 118, 83, 137, 90, 101, 90, 109, 117, 61, 121, 185, 255, 15, 213, 172, 32, 245, 27, 66, 130, 27, 108, 11, 72, 144, 21, 98, 157, 37, 111, 162];
+    const pil = [
+      0, 43, 96, 3, 56, 108, 27, 80, 132, 48, 100, 164, 69, 123, 195, 93, 159, 219, 106, 179, 231, 27, 77, 142, 38, 95, 160, 64, 128, 185, 93, 158, 154, 121,
+      169, 122, 148, 130, 148, 161, 105, 166, 88, 141, 194, 103, 156, 218, 132, 185, 246, 157, 226, 135, 182, 224, 24, 211, 86, 52, 226, 3, 76, 150, 216, 90,
+      173, 170, 110, 205, 94, 142, 145, 111, 118, 83, 137, 90, 101, 90, 109, 117, 61, 121, 185, 255, 15, 213, 172, 32, 245, 27, 66, 130, 27, 108, 11, 72, 144,
+      21, 98, 157, 37, 111, 162,
+    ];
     expect([...resizeBicubic(pattern(4, 3), 7, 5).data]).toEqual(pil);
   });
 
@@ -85,7 +93,7 @@ describe('PIL bicubic resampling', () => {
 });
 
 describe('CLIPImageProcessor geometry', () => {
-  it("sizes the shortest edge like HF (long side truncated)", () => {
+  it('sizes the shortest edge like HF (long side truncated)', () => {
     expect(shortestEdgeSize(50, 40, 32)).toEqual({ width: 40, height: 32 });
     expect(shortestEdgeSize(40, 70, 32)).toEqual({ width: 32, height: 56 });
     expect(shortestEdgeSize(97, 97, 32)).toEqual({ width: 32, height: 32 });
@@ -124,7 +132,10 @@ describe('CLIPImageProcessor geometry', () => {
 describe('rescale and normalise', () => {
   it('matches numpy float32 arithmetic exactly', () => {
     // numpy: ((v.astype(float64) * (1/255)).astype(float32) - mean32) / std32, for v = 0, 1, 128, 255.
-    const numpy = [-1.7922625541687012, -1.7520971298217773, -1.480219841003418, -1.777664065361023, -1.7370892763137817, -1.465999722480774, 0.07633614540100098, 0.16889731585979462, 0.33994877338409424, 1.9303361177444458, 2.0748836994171143, 2.1458969116210938];
+    const numpy = [
+      -1.7922625541687012, -1.7520971298217773, -1.480219841003418, -1.777664065361023, -1.7370892763137817, -1.465999722480774, 0.07633614540100098,
+      0.16889731585979462, 0.33994877338409424, 1.9303361177444458, 2.0748836994171143, 2.1458969116210938,
+    ];
     const img = { data: Uint8Array.from([0, 0, 0, 1, 1, 1, 128, 128, 128, 255, 255, 255]), width: 4, height: 1 };
     expect([...toPixelValues(img, cfg(1))]).toEqual(numpy);
   });
@@ -140,7 +151,12 @@ describe('rescale and normalise', () => {
 
 describe('preprocessRgb / preprocessImage', () => {
   it('gives HWC float32 at the crop size', () => {
-    for (const [w, h] of [[50, 40], [40, 70], [7, 5], [32, 32]]) {
+    for (const [w, h] of [
+      [50, 40],
+      [40, 70],
+      [7, 5],
+      [32, 32],
+    ]) {
       expect(preprocessRgb(pattern(w, h), cfg(32))).toHaveLength(32 * 32 * 3);
     }
     expect(preprocessRgb(pattern(50, 40), cfg(24, 16))).toHaveLength(16 * 16 * 3);
@@ -163,7 +179,9 @@ describe('preprocessRgb / preprocessImage', () => {
 
   it('reads a file and a buffer the same way', async () => {
     const img = pattern(20, 12);
-    const png = await sharp(Buffer.from(img.data), { raw: { width: 20, height: 12, channels: 3 } }).png().toBuffer();
+    const png = await sharp(Buffer.from(img.data), { raw: { width: 20, height: 12, channels: 3 } })
+      .png()
+      .toBuffer();
     const file = tmpFile('p.png', png);
     const fromFile = await preprocessImage(file, cfg(8));
     expect(await preprocessImage(png, cfg(8))).toEqual(fromFile);
@@ -200,9 +218,13 @@ describe('decodeImage', () => {
   });
 
   it('drops alpha without compositing and replicates grey', async () => {
-    const rgba = await sharp(Buffer.from([10, 20, 30, 0, 40, 50, 60, 128]), { raw: { width: 2, height: 1, channels: 4 } }).png().toBuffer();
+    const rgba = await sharp(Buffer.from([10, 20, 30, 0, 40, 50, 60, 128]), { raw: { width: 2, height: 1, channels: 4 } })
+      .png()
+      .toBuffer();
     expect([...(await decodeImage(rgba)).data]).toEqual([10, 20, 30, 40, 50, 60]);
-    const grey = await sharp(Buffer.from([0, 77, 255]), { raw: { width: 3, height: 1, channels: 1 } }).png().toBuffer();
+    const grey = await sharp(Buffer.from([0, 77, 255]), { raw: { width: 3, height: 1, channels: 1 } })
+      .png()
+      .toBuffer();
     expect([...(await decodeImage(grey)).data]).toEqual([0, 0, 0, 77, 77, 77, 255, 255, 255]);
   });
 
@@ -234,7 +256,10 @@ describe('decodeImage', () => {
     const png = await sharp(Buffer.from(img.data), raw).png().toBuffer();
     cases.push([tmpFile('truncated.png', png.subarray(0, png.length - 30)), /./]);
     for (const [file, reason] of cases) {
-      const error = await decodeImage(file).then(() => null, (err: Error) => err);
+      const error = await decodeImage(file).then(
+        () => null,
+        (err: Error) => err,
+      );
       expect(error?.message, file).toMatch(new RegExp(`^cannot decode image ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `));
       expect(error?.message, file).toMatch(reason);
       expect(error?.message, file).not.toContain('\n');
@@ -245,7 +270,10 @@ describe('decodeImage', () => {
 
 describe('BMP decoding', () => {
   /** Writes an uncompressed BMP with a BITMAPINFOHEADER; `pixel(x, y)` gives the stored bytes. */
-  function bmp(opts: { width: number; height: number; bpp: number; topDown?: boolean; compression?: number; palette?: number[][]; masks?: number[] }, pixel: (x: number, y: number) => number[]): Buffer {
+  function bmp(
+    opts: { width: number; height: number; bpp: number; topDown?: boolean; compression?: number; palette?: number[][]; masks?: number[] },
+    pixel: (x: number, y: number) => number[],
+  ): Buffer {
     const { width, height, bpp } = opts;
     const stride = Math.floor((bpp * width + 31) / 32) * 4;
     const paletteBytes = (opts.palette?.length ?? 0) * 4;
@@ -293,11 +321,29 @@ describe('BMP decoding', () => {
   });
 
   it('reads 8-bit and 1-bit palettes', async () => {
-    const palette = [[255, 0, 0], [0, 255, 0], [0, 0, 255], [9, 99, 199]];
+    const palette = [
+      [255, 0, 0],
+      [0, 255, 0],
+      [0, 0, 255],
+      [9, 99, 199],
+    ];
     const index = (x: number, y: number) => (x + y) % 4;
     const p8 = await decodeImage(bmp({ width: 5, height: 3, bpp: 8, palette }, (x, y) => [index(x, y)]));
     for (let y = 0; y < 3; y++) for (let x = 0; x < 5; x++) expect([...p8.data.subarray((y * 5 + x) * 3, (y * 5 + x) * 3 + 3)]).toEqual(palette[index(x, y)]);
-    const p1 = await decodeImage(bmp({ width: 9, height: 2, bpp: 1, palette: [[0, 0, 0], [255, 255, 255]] }, (x, y) => [(x + y) % 2]));
+    const p1 = await decodeImage(
+      bmp(
+        {
+          width: 9,
+          height: 2,
+          bpp: 1,
+          palette: [
+            [0, 0, 0],
+            [255, 255, 255],
+          ],
+        },
+        (x, y) => [(x + y) % 2],
+      ),
+    );
     expect([...p1.data.subarray(0, 9)]).toEqual([0, 0, 0, 255, 255, 255, 0, 0, 0]);
     expect([...p1.data.subarray(8 * 3, 9 * 3)]).toEqual([0, 0, 0]); // x = 8 sits in the second byte
   });
@@ -318,7 +364,9 @@ describe('augmented views', () => {
 
   it('view 0 is the plain preprocessed image', async () => {
     expect(augmentedView(img, c, 7, 0)).toEqual(preprocessRgb(img, c));
-    const png = await sharp(Buffer.from(img.data), { raw: { width: 60, height: 45, channels: 3 } }).png().toBuffer();
+    const png = await sharp(Buffer.from(img.data), { raw: { width: 60, height: 45, channels: 3 } })
+      .png()
+      .toBuffer();
     expect(augmentedView(img, c, 7, 0)).toEqual(await preprocessImage(png, c));
   });
 

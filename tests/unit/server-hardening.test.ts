@@ -97,7 +97,9 @@ function upgradeRequest(target: string, headers: Record<string, string> = {}): s
     'Sec-WebSocket-Version': '13',
     ...headers,
   };
-  return `GET ${target} HTTP/1.1\r\n${Object.entries(all).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`;
+  return `GET ${target} HTTP/1.1\r\n${Object.entries(all)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('')}\r\n`;
 }
 
 /** A client frame: FIN + opcode (+ RSV bits), masked unless told otherwise, any payload length claim. */

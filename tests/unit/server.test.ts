@@ -15,11 +15,13 @@ let dir: string;
 
 function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; type: string; body: Buffer }> {
   return new Promise((resolve, reject) => {
-    http.get(url, { headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode!, type: String(res.headers['content-type']), body: Buffer.concat(chunks) }));
-    }).on('error', reject);
+    http
+      .get(url, { headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode!, type: String(res.headers['content-type']), body: Buffer.concat(chunks) }));
+      })
+      .on('error', reject);
   });
 }
 
@@ -54,14 +56,16 @@ describe('lamm serve over HTTP', () => {
     }
   });
 
-  it("sends the page with a CSP that lets it reach only its own origin and WebSocket", async () => {
+  it('sends the page with a CSP that lets it reach only its own origin and WebSocket', async () => {
     const host = `127.0.0.1:${server.port}`;
-    const csp = await new Promise<string>((resolve, reject) => http
+    const csp = await new Promise<string>((resolve, reject) =>
+      http
         .get(`http://${host}/`, (res) => {
           res.resume();
           resolve(String(res.headers['content-security-policy']));
         })
-        .on('error', reject));
+        .on('error', reject),
+    );
     expect(csp).toContain(`connect-src 'self' ws://${host} wss://${host}`);
     expect(csp).toContain("script-src 'self'");
   });

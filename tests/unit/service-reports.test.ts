@@ -60,7 +60,9 @@ describe('service reports', () => {
     expect(viaService).toEqual(await runNeighbours(store, model, runs.lamm));
     const perToken = viaService.flatMap((c) => c.tokens.map((t) => t.neighbours.length));
     expect(Math.max(...perToken)).toBe(DEFAULT_NEIGHBOURS);
-    expect(await service.getNeighbours({ runId: runs.lamm, k: 3, wordsOnly: true })).toEqual(await runNeighbours(store, model, runs.lamm, { k: 3, wordsOnly: true }));
+    expect(await service.getNeighbours({ runId: runs.lamm, k: 3, wordsOnly: true })).toEqual(
+      await runNeighbours(store, model, runs.lamm, { k: 3, wordsOnly: true }),
+    );
   });
 
   it('compares against the newest zero-shot run of the same model unless told another', () => {
@@ -69,7 +71,11 @@ describe('service reports', () => {
     expect(got).toEqual(compareWithBaseline(store, runs.lamm));
     const classes = store.getRunClasses(runs.lamm).map((c) => ({ id: c.classId, folder: store.getClass(c.classId).folder }));
     expect(service.compareRuns({ runId: runs.lamm, baseRunId: runs.zeroShotOld })).toEqual(
-      compareRunPredictions({ runId: runs.zeroShotOld, predictions: store.getPredictions(runs.zeroShotOld) }, { runId: runs.lamm, predictions: store.getPredictions(runs.lamm) }, classes),
+      compareRunPredictions(
+        { runId: runs.zeroShotOld, predictions: store.getPredictions(runs.zeroShotOld) },
+        { runId: runs.lamm, predictions: store.getPredictions(runs.lamm) },
+        classes,
+      ),
     );
     expect(() => service.compareRuns({ runId: runs.zeroShot })).toThrow(`run ${runs.zeroShot} is a zero-shot run; choose a trained run to compare`);
   });

@@ -19,7 +19,10 @@ describe.skipIf(process.env.LAMM_BACKEND !== undefined && process.env.LAMM_BACKE
 
   it('keeps a clone alive and correct after the original is disposed, then frees the buffer', () => {
     const start = tf.memory();
-    const x = tf.tensor2d([[1, 2], [3, 4]]);
+    const x = tf.tensor2d([
+      [1, 2],
+      [3, 4],
+    ]);
     const y = x.clone();
     x.dispose();
     expect(Array.from(y.dataSync())).toEqual([1, 2, 3, 4]);

@@ -24,7 +24,11 @@ const meanOf = (perClass: Record<string, number>, kind: string) => {
 };
 
 async function lamm(...args: string[]): Promise<any> {
-  const { stdout } = await run(process.execPath, [path.join(REPO_ROOT, 'bin', 'lamm.js'), ...args, '--json'], { cwd: REPO_ROOT, maxBuffer: 1 << 24, env: { ...process.env, LAMM_BACKEND: 'webgpu' } });
+  const { stdout } = await run(process.execPath, [path.join(REPO_ROOT, 'bin', 'lamm.js'), ...args, '--json'], {
+    cwd: REPO_ROOT,
+    maxBuffer: 1 << 24,
+    env: { ...process.env, LAMM_BACKEND: 'webgpu' },
+  });
   return JSON.parse(stdout);
 }
 

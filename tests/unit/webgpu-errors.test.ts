@@ -32,13 +32,20 @@ describe.skipIf(!backend)('webgpu errors and the rank-5 Pad patch', () => {
   it('pads and differentiates a 5-D slice as the cpu backend does (patches/ applied)', async () => {
     const shape = [2, 3, 2, 2, 3];
     const x = Float32Array.from({ length: 72 }, (_, i) => Math.sin(i));
-    const paddings: [number, number][] = [[0, 1], [1, 0], [0, 1], [1, 1], [2, 0]];
-    const compute = () => tf.tidy(() => {
-      const t = tf.tensor(x, shape);
-      const padded = tf.pad(t, paddings, 0.5);
-      const grad = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.slice(v, [0, 1, 0, 0, 1], [2, 2, 2, 1, 2]), 3)))(t);
-      return tf.concat([padded.flatten(), grad.flatten()]);
-    });
+    const paddings: [number, number][] = [
+      [0, 1],
+      [1, 0],
+      [0, 1],
+      [1, 1],
+      [2, 0],
+    ];
+    const compute = () =>
+      tf.tidy(() => {
+        const t = tf.tensor(x, shape);
+        const padded = tf.pad(t, paddings, 0.5);
+        const grad = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.slice(v, [0, 1, 0, 0, 1], [2, 2, 2, 1, 2]), 3)))(t);
+        return tf.concat([padded.flatten(), grad.flatten()]);
+      });
     await tf.setBackend('cpu');
     const expected = compute().dataSync();
     await tf.setBackend('webgpu');

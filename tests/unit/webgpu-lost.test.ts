@@ -29,11 +29,21 @@ describe.skipIf(!backend)('webgpu device loss', () => {
       const s = store;
       let steps = 0;
       const config = { shots: 2, epochs: 3, views: 1, batchSize: 2, lr: 0.01, warmupEpochs: 1 };
-      const run = trainRun(s, model, { classes: FIXTURE_CLASSES.slice(0, 2).map((c) => c.folder).sort(), config }, {
-        onStep: () => {
-          if (++steps === 2) loseDeviceForTest();
+      const run = trainRun(
+        s,
+        model,
+        {
+          classes: FIXTURE_CLASSES.slice(0, 2)
+            .map((c) => c.folder)
+            .sort(),
+          config,
         },
-      });
+        {
+          onStep: () => {
+            if (++steps === 2) loseDeviceForTest();
+          },
+        },
+      );
       await expect(run).rejects.toThrow(/^GPU device lost in kernel .+ on .+: /);
       const failed = s.listRuns().at(-1)!;
       expect(failed.status).toBe('failed');

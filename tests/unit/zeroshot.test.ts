@@ -22,7 +22,10 @@ async function direct(model: ClipModel, byClass: Record<string, { prompt: string
   const folders = Object.keys(byClass).sort();
   const text = folders.map(() => new Float32Array(model.config.projectionDim));
   for (const t of templates) {
-    const rows = await embedTexts(model, folders.map((f) => t.replace('{}', byClass[f].prompt)));
+    const rows = await embedTexts(
+      model,
+      folders.map((f) => t.replace('{}', byClass[f].prompt)),
+    );
     rows.forEach((r, c) => normalizeRow(r).forEach((v, k) => (text[c][k] += v)));
   }
   text.forEach(normalizeRow);
@@ -45,7 +48,11 @@ async function direct(model: ClipModel, byClass: Record<string, { prompt: string
 }
 
 function filesOf(root: string): string[] {
-  return fs.readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f) => /\.(png|jpe?g)$/.test(f)).map((f) => path.join(root, f)).sort();
+  return fs
+    .readdirSync(root, { recursive: true, encoding: 'utf8' })
+    .filter((f) => /\.(png|jpe?g)$/.test(f))
+    .map((f) => path.join(root, f))
+    .sort();
 }
 
 describe.skipIf(!HAS_GOLDEN)('zero-shot', () => {
@@ -68,11 +75,15 @@ describe.skipIf(!HAS_GOLDEN)('zero-shot', () => {
     expect(Object.keys(out).sort()).toEqual(['accuracy', 'perClass']);
     expect(stderr).toMatch(/skipped sea-lion\/broken\.jpg: not an image/);
 
-    const expected = await direct(model, {
-      golden_retriever: { prompt: 'golden retriever', files: filesOf(path.join(data, 'golden_retriever')) },
-      'crème brûlée': { prompt: 'crème brûlée', files: filesOf(path.join(data, 'crème brûlée')) },
-      'sea-lion': { prompt: 'sea lion', files: filesOf(path.join(data, 'sea-lion')).filter((f) => !f.endsWith('broken.jpg')) },
-    }, ['a photo of a {}.']);
+    const expected = await direct(
+      model,
+      {
+        golden_retriever: { prompt: 'golden retriever', files: filesOf(path.join(data, 'golden_retriever')) },
+        'crème brûlée': { prompt: 'crème brûlée', files: filesOf(path.join(data, 'crème brûlée')) },
+        'sea-lion': { prompt: 'sea lion', files: filesOf(path.join(data, 'sea-lion')).filter((f) => !f.endsWith('broken.jpg')) },
+      },
+      ['a photo of a {}.'],
+    );
     expect(out.accuracy).toBeCloseTo(expected.accuracy, 12);
     expect(out.perClass).toEqual(expected.perClass);
   });
@@ -86,10 +97,14 @@ describe.skipIf(!HAS_GOLDEN)('zero-shot', () => {
     const template = 'a close-up photo of a {}, an insect.';
     const args = ['zeroshot', '--model', GOLDEN_MODEL_DIR, '--data', data, '--template', template, '--split', 'test', '--db', db, '--json'];
     const first = JSON.parse((await lamm(...args)).stdout);
-    const expected = await direct(model, {
-      ant: { prompt: 'ant', files: filesOf(path.join(data, 'test', 'ant')) },
-      bee: { prompt: 'bee', files: filesOf(path.join(data, 'test', 'bee')) },
-    }, [template]);
+    const expected = await direct(
+      model,
+      {
+        ant: { prompt: 'ant', files: filesOf(path.join(data, 'test', 'ant')) },
+        bee: { prompt: 'bee', files: filesOf(path.join(data, 'test', 'bee')) },
+      },
+      [template],
+    );
     expect(first.accuracy).toBeCloseTo(expected.accuracy, 12);
     expect(first.perClass).toEqual(expected.perClass);
 
@@ -98,7 +113,10 @@ describe.skipIf(!HAS_GOLDEN)('zero-shot', () => {
     const store = ProjectStore.open(db, { readonly: true });
     try {
       const runs = store.listRuns();
-      expect(runs.map((r) => [r.kind, r.status])).toEqual([['zeroshot', 'done'], ['zeroshot', 'done']]);
+      expect(runs.map((r) => [r.kind, r.status])).toEqual([
+        ['zeroshot', 'done'],
+        ['zeroshot', 'done'],
+      ]);
       expect(runs[1].config).toEqual({ templates: [template], split: 'test' });
       expect(runs[1].metrics).toMatchObject({ accuracy: first.accuracy, perClass: first.perClass, images: 7 });
       expect(runs[1].backend).toMatch(/^(wasm|cpu|tfjs-node)/);
@@ -124,7 +142,12 @@ describe.skipIf(!HAS_GOLDEN)('zero-shot', () => {
     const width = model.config.projectionDim;
     const mean = names.map(() => new Float32Array(width));
     for (const t of templates) {
-      (await embedTexts(model, names.map((n) => t.replace('{}', n)))).forEach((r, c) => normalizeRow(r).forEach((v, k) => (mean[c][k] += v / templates.length)));
+      (
+        await embedTexts(
+          model,
+          names.map((n) => t.replace('{}', n)),
+        )
+      ).forEach((r, c) => normalizeRow(r).forEach((v, k) => (mean[c][k] += v / templates.length)));
     }
     mean.forEach((row, c) => expect(maxAbsDiff(got.subarray(c * width, (c + 1) * width), normalizeRow(row))).toBeLessThan(1e-6));
     await expect(zeroShotTextFeatures(model, names, ['no placeholder'])).rejects.toThrow('template "no placeholder" must contain "{}" exactly once');

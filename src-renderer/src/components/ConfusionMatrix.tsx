@@ -118,7 +118,8 @@ export function ConfusionMatrix({ labels, matrix }: { labels: string[]; matrix: 
     const i = Math.floor((e.clientY - box.top - labelRoom) / cell);
     setHover(i >= 0 && j >= 0 && i < n && j < n ? { i, j } : null);
   };
-  const describe = (i: number, j: number, v: number) => `true ${labels[i]} → predicted ${labels[j]}: ${v} of ${rowTotals[i]} (${Math.round((100 * v) / rowTotals[i])}%)`;
+  const describe = (i: number, j: number, v: number) =>
+    `true ${labels[i]} → predicted ${labels[j]}: ${v} of ${rowTotals[i]} (${Math.round((100 * v) / rowTotals[i])}%)`;
 
   return (
     <Stack gap="xs" data-testid="confusion-matrix">

@@ -2,8 +2,23 @@ import { Alert, Button, Code, Group, Paper, Progress, Stack, Text } from '@manti
 import type { JobView } from '../state';
 
 /** Long work in a page: stage, progress, cancel, the outcome, and the last log lines. */
-export function JobPanel({ job, onCancel, startError, showLogs = true }: { job: JobView | null; onCancel(): void; startError?: string | null; showLogs?: boolean }) {
-  if (startError) return <Alert color="red" variant="light" title="Could not start" data-testid="job-error">{startError}</Alert>;
+export function JobPanel({
+  job,
+  onCancel,
+  startError,
+  showLogs = true,
+}: {
+  job: JobView | null;
+  onCancel(): void;
+  startError?: string | null;
+  showLogs?: boolean;
+}) {
+  if (startError)
+    return (
+      <Alert color="red" variant="light" title="Could not start" data-testid="job-error">
+        {startError}
+      </Alert>
+    );
   if (!job) return null;
   const p = job.progress;
   const pct = p && p.total > 0 ? Math.min(100, (100 * p.done) / p.total) : 0;
@@ -33,10 +48,17 @@ export function JobPanel({ job, onCancel, startError, showLogs = true }: { job: 
             </Text>
           </>
         )}
-        {job.status === 'failed' && <Text size="sm" c="red" data-testid="job-failure">{job.error}</Text>}
+        {job.status === 'failed' && (
+          <Text size="sm" c="red" data-testid="job-failure">
+            {job.error}
+          </Text>
+        )}
         {showLogs && job.logs.length > 0 && (
           <Code block mah={140} style={{ overflow: 'auto', fontSize: 11, whiteSpace: 'pre-wrap', wordBreak: 'break-word' }}>
-            {job.logs.slice(-12).map((l) => l.message).join('\n')}
+            {job.logs
+              .slice(-12)
+              .map((l) => l.message)
+              .join('\n')}
           </Code>
         )}
       </Stack>

@@ -52,27 +52,46 @@ export function LabelIssues(props: {
             return (
               <Group key={issue.imageId} gap="sm" wrap="nowrap" py={4} data-testid="label-issue" data-image-id={issue.imageId}>
                 <UnstyledButton onClick={() => props.onSelect(issue.imageId)} style={{ flex: 'none', lineHeight: 0 }}>
-                <img
-                  src={thumbUrl(issue.imageId)}
-                  alt={img?.relPath ?? String(issue.imageId)}
-                  width={44}
-                  height={44}
-                  style={{ objectFit: 'cover', borderRadius: 4, cursor: 'pointer' }}
-                />
+                  <img
+                    src={thumbUrl(issue.imageId)}
+                    alt={img?.relPath ?? String(issue.imageId)}
+                    width={44}
+                    height={44}
+                    style={{ objectFit: 'cover', borderRadius: 4, cursor: 'pointer' }}
+                  />
                 </UnstyledButton>
                 <div style={{ flex: 1, minWidth: 0 }}>
                   <Text size="sm" truncate>
-                    <Badge size="sm" variant="light" color="gray">{name(issue.labelledClassId)}</Badge> →{' '}
-                    <Badge size="sm" variant="light" color="red">{name(issue.suggestedClassId)}</Badge>
+                    <Badge size="sm" variant="light" color="gray">
+                      {name(issue.labelledClassId)}
+                    </Badge>{' '}
+                    →{' '}
+                    <Badge size="sm" variant="light" color="red">
+                      {name(issue.suggestedClassId)}
+                    </Badge>
                   </Text>
                   <Text size="xs" c="dimmed" truncate>
-                    {img?.relPath ?? `image ${issue.imageId}`} · score {issue.score.toFixed(2)} · p({name(issue.suggestedClassId)}) {issue.confidence.toFixed(2)}
+                    {img?.relPath ?? `image ${issue.imageId}`} · score {issue.score.toFixed(2)} · p({name(issue.suggestedClassId)}){' '}
+                    {issue.confidence.toFixed(2)}
                   </Text>
                 </div>
-                <Button size="xs" variant="light" loading={busy === issue.imageId} onClick={() => void act(issue.imageId, { classId: issue.suggestedClassId })} data-testid="issue-relabel">
+                <Button
+                  size="xs"
+                  variant="light"
+                  loading={busy === issue.imageId}
+                  onClick={() => void act(issue.imageId, { classId: issue.suggestedClassId })}
+                  data-testid="issue-relabel"
+                >
                   Relabel as {name(issue.suggestedClassId)}
                 </Button>
-                <Button size="xs" variant="subtle" color="red" disabled={busy === issue.imageId} onClick={() => void act(issue.imageId, { excluded: true })} data-testid="issue-exclude">
+                <Button
+                  size="xs"
+                  variant="subtle"
+                  color="red"
+                  disabled={busy === issue.imageId}
+                  onClick={() => void act(issue.imageId, { excluded: true })}
+                  data-testid="issue-exclude"
+                >
                   Exclude
                 </Button>
               </Group>

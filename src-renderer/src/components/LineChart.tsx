@@ -14,7 +14,19 @@ export interface Series {
 /** Charts with more epochs than this draw lines without a dot per point. */
 const MAX_DOTTED_POINTS = 40;
 
-export function LineChart({ series, xLabel = 'x', yDomain, height = 200, testId }: { series: Series[]; xLabel?: string; yDomain?: [number, number]; height?: number; testId?: string }) {
+export function LineChart({
+  series,
+  xLabel = 'x',
+  yDomain,
+  height = 200,
+  testId,
+}: {
+  series: Series[];
+  xLabel?: string;
+  yDomain?: [number, number];
+  height?: number;
+  testId?: string;
+}) {
   const rows = toRows(series, xLabel);
   const pointCount = new Map(series.map((s) => [s.key, s.points.filter(([, y]) => Number.isFinite(y)).length]));
   if (rows.length === 0) {

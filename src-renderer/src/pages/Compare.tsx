@@ -31,7 +31,14 @@ export function ComparePage() {
         description="Zero-shot CLIP against the trained labels on the same test images: per class, as a confusion matrix, and image by image."
         actions={
           <Group align="flex-end" wrap="nowrap">
-            <RunPicker label="Baseline" runs={runs.data} value={baseRunId} onChange={setBaseRunId} filter={(r) => r.kind === 'zeroshot'} testId="compare-base" />
+            <RunPicker
+              label="Baseline"
+              runs={runs.data}
+              value={baseRunId}
+              onChange={setBaseRunId}
+              filter={(r) => r.kind === 'zeroshot'}
+              testId="compare-base"
+            />
             <RunPicker label="Trained run" runs={runs.data} value={runId} onChange={setRunId} filter={(r) => r.kind !== 'zeroshot'} testId="compare-run" />
           </Group>
         }

@@ -44,10 +44,14 @@ export function CuratePage() {
 
   const imageById = useMemo(() => new Map((images.data ?? []).map((i) => [i.id, i])), [images.data]);
   // A label issue stays open until its image is relabelled or excluded.
-  const openIssues = useMemo(() => (misJob.result ?? []).filter((c) => {
-    const img = imageById.get(c.imageId);
-    return img && !img.excluded && img.classId === c.labelledClassId;
-  }), [misJob.result, imageById]);
+  const openIssues = useMemo(
+    () =>
+      (misJob.result ?? []).filter((c) => {
+        const img = imageById.get(c.imageId);
+        return img && !img.excluded && img.classId === c.labelledClassId;
+      }),
+    [misJob.result, imageById],
+  );
 
   // Duplicate / mislabel findings become flags on the images they name.
   const flags = useMemo(() => {
@@ -187,10 +191,13 @@ export function CuratePage() {
               Search
             </Button>
             {hits && (
-              <Button variant="subtle" onClick={() => {
+              <Button
+                variant="subtle"
+                onClick={() => {
                   setHits(null);
                   setQuery('');
-                }}>
+                }}
+              >
                 Clear
               </Button>
             )}
@@ -423,11 +430,29 @@ const ThumbRow = memo(function ThumbRow(props: {
       >
         <img src={props.thumbUrl(img.id)} loading="lazy" decoding="async" alt="" draggable={false} />
         <div className="thumb-tags">
-          <span className="thumb-tag" data-kind="class">{cls}</span>
-          {img.shot && <span className="thumb-tag" data-kind="shot">shot</span>}
-          {img.excluded && <span className="thumb-tag" data-kind="excluded">excluded</span>}
-          {dup && <span className="thumb-tag" data-kind="dup">dup</span>}
-          {s && <span className="thumb-tag" data-kind="suggestion">→ {classById.get(s.suggestedClassId)?.promptName ?? '?'}</span>}
+          <span className="thumb-tag" data-kind="class">
+            {cls}
+          </span>
+          {img.shot && (
+            <span className="thumb-tag" data-kind="shot">
+              shot
+            </span>
+          )}
+          {img.excluded && (
+            <span className="thumb-tag" data-kind="excluded">
+              excluded
+            </span>
+          )}
+          {dup && (
+            <span className="thumb-tag" data-kind="dup">
+              dup
+            </span>
+          )}
+          {s && (
+            <span className="thumb-tag" data-kind="suggestion">
+              → {classById.get(s.suggestedClassId)?.promptName ?? '?'}
+            </span>
+          )}
         </div>
       </div>,
     );

@@ -53,7 +53,11 @@ export function DatasetPage() {
       <PageHeader
         title="Dataset"
         description="Classes come from folder names. The prompt name is what CLIP reads in “a photo of a {}.”: rename it when a folder name is not plain words."
-        actions={<Button variant="light" onClick={() => navigate('curate')}>Curate images →</Button>}
+        actions={
+          <Button variant="light" onClick={() => navigate('curate')}>
+            Curate images →
+          </Button>
+        }
       />
       <Grid gap="lg">
         <Grid.Col span={{ base: 12, lg: 8 }}>
@@ -63,9 +67,17 @@ export function DatasetPage() {
               {classes.data ? (
                 <Group gap="xs" data-testid="class-totals">
                   <Badge variant="light">{classes.data.length} classes</Badge>
-                  <Badge variant="light" color="teal">{totals.train} train</Badge>
-                  <Badge variant="light" color="orange">{totals.test} test</Badge>
-                  {totals.excluded > 0 && <Badge variant="light" color="gray">{totals.excluded} excluded</Badge>}
+                  <Badge variant="light" color="teal">
+                    {totals.train} train
+                  </Badge>
+                  <Badge variant="light" color="orange">
+                    {totals.test} test
+                  </Badge>
+                  {totals.excluded > 0 && (
+                    <Badge variant="light" color="gray">
+                      {totals.excluded} excluded
+                    </Badge>
+                  )}
                 </Group>
               ) : (
                 classes.loading && (
@@ -80,26 +92,33 @@ export function DatasetPage() {
             </Group>
             <ErrorNote error={classes.error} />
             {(classes.data?.length ?? 0) > CLASS_FILTER_FROM && (
-              <TextInput size="xs" mb="xs" placeholder="Filter classes by folder or prompt name" value={classFilter} onChange={(e) => setClassFilter(e.currentTarget.value)} data-testid="class-filter" />
+              <TextInput
+                size="xs"
+                mb="xs"
+                placeholder="Filter classes by folder or prompt name"
+                value={classFilter}
+                onChange={(e) => setClassFilter(e.currentTarget.value)}
+                data-testid="class-filter"
+              />
             )}
             <ScrollArea.Autosize mah={CLASS_TABLE_HEIGHT} type="auto">
-            <Table striped highlightOnHover stickyHeader verticalSpacing={6} data-testid="class-table">
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th>Folder</Table.Th>
-                  <Table.Th>Prompt name</Table.Th>
-                  <Table.Th ta="right">Train</Table.Th>
-                  <Table.Th ta="right">Test</Table.Th>
-                  <Table.Th ta="right">Excluded</Table.Th>
-                  <Table.Th ta="right">Total</Table.Th>
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody>
-                {shownClasses.map((c) => (
-                  <ClassLine key={c.id} row={c} onSaved={classes.reload} />
-                ))}
-              </Table.Tbody>
-            </Table>
+              <Table striped highlightOnHover stickyHeader verticalSpacing={6} data-testid="class-table">
+                <Table.Thead>
+                  <Table.Tr>
+                    <Table.Th>Folder</Table.Th>
+                    <Table.Th>Prompt name</Table.Th>
+                    <Table.Th ta="right">Train</Table.Th>
+                    <Table.Th ta="right">Test</Table.Th>
+                    <Table.Th ta="right">Excluded</Table.Th>
+                    <Table.Th ta="right">Total</Table.Th>
+                  </Table.Tr>
+                </Table.Thead>
+                <Table.Tbody>
+                  {shownClasses.map((c) => (
+                    <ClassLine key={c.id} row={c} onSaved={classes.reload} />
+                  ))}
+                </Table.Tbody>
+              </Table>
             </ScrollArea.Autosize>
           </Card>
         </Grid.Col>
@@ -112,7 +131,11 @@ export function DatasetPage() {
                   Re-importing finds new, moved and changed files by their hash; your edits stay. Unreadable files are listed and skipped.
                 </Text>
                 <PathInput label="Image folder" kind="folder" value={folder} onChange={setFolder} testId="import-folder" />
-                <Button onClick={() => void importJob.start(() => api.importFolder({ folder }))} disabled={!folder || importJob.running} data-testid="import-start">
+                <Button
+                  onClick={() => void importJob.start(() => api.importFolder({ folder }))}
+                  disabled={!folder || importJob.running}
+                  data-testid="import-start"
+                >
                   {status?.project?.imageCount ? 'Re-import' : 'Import'}
                 </Button>
                 <JobPanel job={importJob.job} onCancel={importJob.cancel} startError={importJob.startError} />

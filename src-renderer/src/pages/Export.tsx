@@ -41,7 +41,10 @@ export function ExportPage() {
 
   return (
     <>
-      <PageHeader title="Export" description="Save the trained classifier for deployment, then try it on new images: the export is loaded back exactly as another program would load it." />
+      <PageHeader
+        title="Export"
+        description="Save the trained classifier for deployment, then try it on new images: the export is loaded back exactly as another program would load it."
+      />
       <Grid gap="lg">
         <Grid.Col span={{ base: 12, lg: 6 }}>
           <Card withBorder padding="lg" h="100%">
@@ -52,14 +55,23 @@ export function ExportPage() {
                 <Text size="sm" fw={500} mb={4}>
                   Format
                 </Text>
-                <SegmentedControl value={format} onChange={(v) => setFormat(v as ExportFormat)} data={FORMATS.map((f) => ({ value: f.value, label: f.label }))} data-testid="export-format" />
+                <SegmentedControl
+                  value={format}
+                  onChange={(v) => setFormat(v as ExportFormat)}
+                  data={FORMATS.map((f) => ({ value: f.value, label: f.label }))}
+                  data-testid="export-format"
+                />
                 <Text size="xs" c="dimmed" mt={4}>
                   {FORMATS.find((f) => f.value === format)?.hint}
                 </Text>
               </div>
               <PathInput label="Save to" kind="save" value={out} onChange={setOut} testId="export-out" />
               <Group>
-                <Button disabled={runId === null || !out || exportJob.running} onClick={() => void exportJob.start(() => api.exportRun({ runId: runId!, format, out }))} data-testid="export-start">
+                <Button
+                  disabled={runId === null || !out || exportJob.running}
+                  onClick={() => void exportJob.start(() => api.exportRun({ runId: runId!, format, out }))}
+                  data-testid="export-start"
+                >
                   Export
                 </Button>
               </Group>
@@ -99,11 +111,20 @@ export function ExportPage() {
                 data-testid="classify-images"
               />
               <Group>
-                <Button disabled={!exportPath || imageList.length === 0 || classify.running} onClick={() => void classify.start(() => api.classifyImages({ exportPath, images: imageList }))} data-testid="classify-start">
+                <Button
+                  disabled={!exportPath || imageList.length === 0 || classify.running}
+                  onClick={() => void classify.start(() => api.classifyImages({ exportPath, images: imageList }))}
+                  data-testid="classify-start"
+                >
                   Classify
                 </Button>
               </Group>
-              <JobPanel job={classify.job?.status === 'done' ? null : classify.job} onCancel={classify.cancel} startError={classify.startError} showLogs={false} />
+              <JobPanel
+                job={classify.job?.status === 'done' ? null : classify.job}
+                onCancel={classify.cancel}
+                startError={classify.startError}
+                showLogs={false}
+              />
               {classify.result && (
                 <Table verticalSpacing={6} data-testid="classify-results">
                   <Table.Thead>

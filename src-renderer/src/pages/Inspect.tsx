@@ -1,4 +1,20 @@
-import { Badge, Card, Group, Input, Loader, NumberInput, Pagination, Progress, SegmentedControl, Stack, Table, Text, TextInput, Title, Tooltip } from '@mantine/core';
+import {
+  Badge,
+  Card,
+  Group,
+  Input,
+  Loader,
+  NumberInput,
+  Pagination,
+  Progress,
+  SegmentedControl,
+  Stack,
+  Table,
+  Text,
+  TextInput,
+  Title,
+  Tooltip,
+} from '@mantine/core';
 import { useEffect, useMemo, useState } from 'react';
 import { DEFAULT_NEIGHBOURS, type LabelTokenReport } from '../../../src-main/api/contract';
 import { PageHeader } from '../components/PageHeader';

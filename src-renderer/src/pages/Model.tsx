@@ -37,21 +37,27 @@ export function ModelPage() {
     models.reload();
     await refreshStatus();
   };
-  const act = (f: () => Promise<unknown>) => action.run(async () => {
-    await f();
-    await afterChange();
-  });
-  const add = () => adding.run(async () => {
-    await api.addModel({ folder });
-    await afterChange();
-  });
+  const act = (f: () => Promise<unknown>) =>
+    action.run(async () => {
+      await f();
+      await afterChange();
+    });
+  const add = () =>
+    adding.run(async () => {
+      await api.addModel({ folder });
+      await afterChange();
+    });
 
   return (
     <>
       <PageHeader
         title="Model"
         description="A CLIP model as a Hugging Face folder (config.json, model.safetensors, vocab.json, merges.txt). Features are cached per model, so switching back is instant."
-        actions={<Button variant="light" onClick={() => navigate('train')}>Train →</Button>}
+        actions={
+          <Button variant="light" onClick={() => navigate('train')}>
+            Train →
+          </Button>
+        }
       />
       <ErrorNote error={error ?? models.error} />
       <Card withBorder padding="lg" mb="lg">
@@ -78,10 +84,19 @@ export function ModelPage() {
               {models.data.map((m) => (
                 <Table.Tr key={m.id}>
                   <Table.Td>
-                    <Radio checked={status?.project?.modelId === m.id} onChange={() => act(() => api.selectModel({ modelId: m.id }))} aria-label={`use ${m.name}`} />
+                    <Radio
+                      checked={status?.project?.modelId === m.id}
+                      onChange={() => act(() => api.selectModel({ modelId: m.id }))}
+                      aria-label={`use ${m.name}`}
+                    />
                   </Table.Td>
                   <Table.Td fw={600}>
-                    {m.name} {status?.project?.modelId === m.id && <Badge size="xs" ml={6}>in use</Badge>}
+                    {m.name}{' '}
+                    {status?.project?.modelId === m.id && (
+                      <Badge size="xs" ml={6}>
+                        in use
+                      </Badge>
+                    )}
                   </Table.Td>
                   <Table.Td fz="sm">{m.summary}</Table.Td>
                   <Table.Td className="mono" fz="xs">
@@ -104,7 +119,14 @@ export function ModelPage() {
               <Text size="sm" c="dimmed">
                 Any CLIP saved by transformers: sizes are read from config.json; F32, F16 and BF16 weights are accepted.
               </Text>
-              <PathInput label="Model folder" kind="folder" value={folder} onChange={setFolder} placeholder="/models/clip-vit-base-patch16" testId="model-folder" />
+              <PathInput
+                label="Model folder"
+                kind="folder"
+                value={folder}
+                onChange={setFolder}
+                placeholder="/models/clip-vit-base-patch16"
+                testId="model-folder"
+              />
               <Group>
                 <Button onClick={add} loading={adding.busy} disabled={!folder} data-testid="add-model">
                   Add model

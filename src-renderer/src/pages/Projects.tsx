@@ -58,8 +58,12 @@ export function ProjectsPage() {
               </Text>
             </div>
             <Group>
-              <Badge size="lg" variant="light">{status.project.classCount} classes</Badge>
-              <Badge size="lg" variant="light" color="teal">{status.project.imageCount.toLocaleString()} images</Badge>
+              <Badge size="lg" variant="light">
+                {status.project.classCount} classes
+              </Badge>
+              <Badge size="lg" variant="light" color="teal">
+                {status.project.imageCount.toLocaleString()} images
+              </Badge>
               <Button onClick={() => navigate('dataset')}>Continue to Dataset →</Button>
             </Group>
           </Group>
@@ -74,7 +78,14 @@ export function ProjectsPage() {
                 Images sorted into class folders (<span className="mono">DATA/&lt;class&gt;/…</span>), or already split (
                 <span className="mono">DATA/train/&lt;class&gt;</span> + <span className="mono">DATA/test/&lt;class&gt;</span>).
               </Text>
-              <PathInput label="Image folder" kind="folder" value={dataFolder} onChange={setDataFolder} placeholder="/path/to/images" testId="new-data-folder" />
+              <PathInput
+                label="Image folder"
+                kind="folder"
+                value={dataFolder}
+                onChange={setDataFolder}
+                placeholder="/path/to/images"
+                testId="new-data-folder"
+              />
               <PathInput label="Project file" kind="save" value={dbPath} onChange={setDbPath} placeholder="/path/to/project.lamm.sqlite" testId="new-db-path" />
               <Group>
                 <Button onClick={create} disabled={!dbPath || busy || importJob.running} loading={busy} data-testid="create-project">
@@ -107,9 +118,21 @@ export function ProjectsPage() {
             <Card withBorder padding="lg">
               <Stack>
                 <Title order={4}>Open a project file</Title>
-                <PathInput label="Project file" kind="file" value={openPath} onChange={setOpenPath} placeholder="/path/to/project.lamm.sqlite" testId="open-db-path" />
+                <PathInput
+                  label="Project file"
+                  kind="file"
+                  value={openPath}
+                  onChange={setOpenPath}
+                  placeholder="/path/to/project.lamm.sqlite"
+                  testId="open-db-path"
+                />
                 <Group>
-                  <Button variant="default" disabled={!openPath || busy} onClick={() => run(() => api.openProject({ dbPath: openPath }))} data-testid="open-project">
+                  <Button
+                    variant="default"
+                    disabled={!openPath || busy}
+                    onClick={() => run(() => api.openProject({ dbPath: openPath }))}
+                    data-testid="open-project"
+                  >
                     Open
                   </Button>
                 </Group>

@@ -3,7 +3,14 @@ import { useEffect } from 'react';
 import type { RunSummary } from '../../../src-main/api/contract';
 
 /** Picks a finished run; defaults to the newest one that matches. */
-export function RunPicker(props: { runs: RunSummary[] | undefined; value: number | null; onChange(id: number | null): void; label: string; filter(r: RunSummary): boolean; testId?: string }) {
+export function RunPicker(props: {
+  runs: RunSummary[] | undefined;
+  value: number | null;
+  onChange(id: number | null): void;
+  label: string;
+  filter(r: RunSummary): boolean;
+  testId?: string;
+}) {
   const options = (props.runs ?? []).filter((r) => r.status === 'done' && props.filter(r));
   // biome-ignore lint/correctness/useExhaustiveDependencies: picks a default once runs arrive, not on every parent render
   useEffect(() => {

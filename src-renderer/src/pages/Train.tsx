@@ -1,6 +1,15 @@
 import { Accordion, Badge, Button, Card, Checkbox, Grid, Group, NumberInput, Select, Stack, Switch, Table, Text, TextInput, Title } from '@mantine/core';
 import { useEffect, useMemo, useState } from 'react';
-import { LOSS_TERMS, METHOD_SPECS, TRAIN_METHODS, WEIGHTED_LOSS_TERMS, type EpochRecord, type RunDetail, type RunSummary, type TrainConfig } from '../../../src-main/api/contract';
+import {
+  LOSS_TERMS,
+  METHOD_SPECS,
+  TRAIN_METHODS,
+  WEIGHTED_LOSS_TERMS,
+  type EpochRecord,
+  type RunDetail,
+  type RunSummary,
+  type TrainConfig,
+} from '../../../src-main/api/contract';
 import { PageHeader } from '../components/PageHeader';
 import { JobPanel } from '../components/JobPanel';
 import { ErrorNote } from '../components/ErrorNote';
@@ -24,11 +33,12 @@ export function TrainPage() {
   const [selectedRun, setSelectedRun] = useState<number | null>(null);
   const [live, setLive] = useState<Record<number, EpochRecord[]>>({});
   const [mergePick, setMergePick] = useState<Set<number>>(new Set());
-  const togglePick = (id: number) => setMergePick((prev) => {
-    const next = new Set(prev);
-    if (!next.delete(id)) next.add(id);
-    return next;
-  });
+  const togglePick = (id: number) =>
+    setMergePick((prev) => {
+      const next = new Set(prev);
+      if (!next.delete(id)) next.add(id);
+      return next;
+    });
 
   useEffect(() => {
     if (defaults.data && !config) setConfig(defaults.data);
@@ -65,11 +75,21 @@ export function TrainPage() {
   const lossSeries: Series[] = [
     { key: 'loss', label: 'total (weighted)', color: SERIES_COLORS.loss, points: log.map((e) => [e.epoch, e.loss]) },
     // A term a run did not log (it was added later) has no points.
-    ...LOSS_TERMS.map((t, i) => ({ key: t.name, label: `${t.label} ${t.formula}`, color: termColor(i), points: log.filter((e) => Number.isFinite(e.terms[t.name])).map((e): [number, number] => [e.epoch, e.terms[t.name]]) })),
+    ...LOSS_TERMS.map((t, i) => ({
+      key: t.name,
+      label: `${t.label} ${t.formula}`,
+      color: termColor(i),
+      points: log.filter((e) => Number.isFinite(e.terms[t.name])).map((e): [number, number] => [e.epoch, e.terms[t.name]]),
+    })),
   ];
   const accSeries: Series[] = [
     { key: 'trainAccuracy', label: 'train accuracy', color: SERIES_COLORS.trainAccuracy, points: log.map((e) => [e.epoch, e.trainAccuracy]) },
-    { key: 'testAccuracy', label: 'test accuracy', color: SERIES_COLORS.testAccuracy, points: log.filter((e) => e.testAccuracy !== null).map((e) => [e.epoch, e.testAccuracy!]) },
+    {
+      key: 'testAccuracy',
+      label: 'test accuracy',
+      color: SERIES_COLORS.testAccuracy,
+      points: log.filter((e) => e.testAccuracy !== null).map((e) => [e.epoch, e.testAccuracy!]),
+    },
   ];
   const lrSeries: Series[] = [{ key: 'lr', label: 'learning rate', color: SERIES_COLORS.lr, points: log.map((e) => [e.epoch, e.lr]) }];
   const shownRun = runs.data?.find((r) => r.id === selectedRun);
@@ -79,7 +99,11 @@ export function TrainPage() {
       <PageHeader
         title="Train"
         description="Zero-shot CLIP first, as the baseline; then LAMM learns the label tokens of each class name. Training runs in a background worker: the app stays usable."
-        actions={<Button variant="light" onClick={() => navigate('inspect')}>Inspect →</Button>}
+        actions={
+          <Button variant="light" onClick={() => navigate('inspect')}>
+            Inspect →
+          </Button>
+        }
       />
       <Grid gap="lg">
         <Grid.Col span={{ base: 12, lg: 4 }}>
@@ -100,7 +124,12 @@ export function TrainPage() {
                   allowDeselect={false}
                   data-testid="train-method"
                 />
-                <TextInput label="Prompt template" value={config.template} onChange={(e) => set('template', e.currentTarget.value)} classNames={{ input: 'mono' }} />
+                <TextInput
+                  label="Prompt template"
+                  value={config.template}
+                  onChange={(e) => set('template', e.currentTarget.value)}
+                  classNames={{ input: 'mono' }}
+                />
                 <Group grow>
                   <NumberInput label="Shots per class (K)" min={1} value={config.shots} onChange={(v) => set('shots', num(v))} data-testid="train-shots" />
                   <NumberInput label="Seed" value={config.seed} onChange={(v) => set('seed', num(v))} />
@@ -122,7 +151,13 @@ export function TrainPage() {
                         </Group>
                         <Group grow>
                           <NumberInput label="Momentum" step={0.05} decimalScale={3} value={config.momentum} onChange={(v) => set('momentum', num(v))} />
-                          <NumberInput label="Weight decay" step={0.0001} decimalScale={6} value={config.weightDecay} onChange={(v) => set('weightDecay', num(v))} />
+                          <NumberInput
+                            label="Weight decay"
+                            step={0.0001}
+                            decimalScale={6}
+                            value={config.weightDecay}
+                            onChange={(v) => set('weightDecay', num(v))}
+                          />
                         </Group>
                       </Stack>
                     </Accordion.Panel>
@@ -138,7 +173,15 @@ export function TrainPage() {
                         </Text>
                         <Group grow>
                           {WEIGHTED_LOSS_TERMS.map((t) => (
-                            <NumberInput key={t.weight} label={`λ_${t.weight}`} description={t.label} step={0.01} decimalScale={4} value={config.lambdas[t.weight]} onChange={(v) => setLambda(t.weight, num(v))} />
+                            <NumberInput
+                              key={t.weight}
+                              label={`λ_${t.weight}`}
+                              description={t.label}
+                              step={0.01}
+                              decimalScale={4}
+                              value={config.lambdas[t.weight]}
+                              onChange={(v) => setLambda(t.weight, num(v))}
+                            />
                           ))}
                         </Group>
                         <Group grow>
@@ -163,7 +206,13 @@ export function TrainPage() {
                     </Accordion.Control>
                     <Accordion.Panel>
                       <Stack gap="sm">
-                        <NumberInput label="Cached views per image" description="Augmented crops encoded once, then sampled each epoch" min={1} value={config.views} onChange={(v) => set('views', num(v))} />
+                        <NumberInput
+                          label="Cached views per image"
+                          description="Augmented crops encoded once, then sampled each epoch"
+                          min={1}
+                          value={config.views}
+                          onChange={(v) => set('views', num(v))}
+                        />
                         <Switch
                           label="Online augmentation"
                           description="Run the image encoder on a fresh crop every step (for GPUs)"
@@ -175,7 +224,12 @@ export function TrainPage() {
                   </Accordion.Item>
                 </Accordion>
                 <Group mt="sm" gap="sm" grow>
-                  <Button variant="default" onClick={() => void zeroshot.start(() => api.startZeroShot({ template: config.template }))} disabled={zeroshot.running} data-testid="start-zeroshot">
+                  <Button
+                    variant="default"
+                    onClick={() => void zeroshot.start(() => api.startZeroShot({ template: config.template }))}
+                    disabled={zeroshot.running}
+                    data-testid="start-zeroshot"
+                  >
                     Run zero-shot
                   </Button>
                   <Button onClick={() => void train.start(() => api.startTraining(config))} disabled={train.running} data-testid="start-training">
@@ -193,7 +247,9 @@ export function TrainPage() {
           <Stack gap="lg">
             <Card withBorder padding="lg" data-testid="run-view">
               <Group justify="space-between" mb="xs">
-                <Title order={4}>{shownRun ? `Run #${shownRun.id} · ${shownRun.kind === 'zeroshot' ? 'zero-shot CLIP' : shownRun.kind}` : 'Live training'}</Title>
+                <Title order={4}>
+                  {shownRun ? `Run #${shownRun.id} · ${shownRun.kind === 'zeroshot' ? 'zero-shot CLIP' : shownRun.kind}` : 'Live training'}
+                </Title>
                 {shownRun && (
                   <Group gap="sm">
                     {shownRun.accuracy !== null && (
@@ -235,11 +291,14 @@ export function TrainPage() {
                 Run history
               </Title>
               <ErrorNote error={runs.error} />
-              <MergeRuns picked={mergePick} onMerged={(id) => {
+              <MergeRuns
+                picked={mergePick}
+                onMerged={(id) => {
                   setMergePick(new Set());
                   setSelectedRun(id);
                   runs.reload();
-                }} />
+                }}
+              />
               <RunHistory runs={runs.data ?? []} selected={selectedRun} onSelect={setSelectedRun} picked={mergePick} onPick={togglePick} />
               {runs.data?.length === 0 && (
                 <Text size="sm" c="dimmed">
@@ -274,7 +333,8 @@ function PerClassAccuracy({ detail, names }: { detail: RunDetail | null; names: 
   return (
     <Stack gap={6} data-testid="zeroshot-per-class">
       <Text size="sm" c="dimmed" mb={4}>
-        Accuracy of each class on the test split, prompted with the class names as they are. Low bars mark names CLIP does not understand: the labels LAMM learns to read.
+        Accuracy of each class on the test split, prompted with the class names as they are. Low bars mark names CLIP does not understand: the labels LAMM
+        learns to read.
       </Text>
       {rows.map(([folder, acc]) => (
         <Group key={folder} gap="sm" wrap="nowrap" data-testid={`zeroshot-class-${folder}`} data-accuracy={acc}>
@@ -282,7 +342,14 @@ function PerClassAccuracy({ detail, names }: { detail: RunDetail | null; names: 
             {names.get(folder) ?? folder}
           </Text>
           <div style={{ flex: 1, height: 12, background: 'var(--mantine-color-gray-1)', borderRadius: 4 }}>
-            <div style={{ width: `${100 * acc}%`, height: '100%', borderRadius: 4, background: acc >= 0.5 ? 'var(--mantine-color-teal-6)' : 'var(--mantine-color-red-6)' }} />
+            <div
+              style={{
+                width: `${100 * acc}%`,
+                height: '100%',
+                borderRadius: 4,
+                background: acc >= 0.5 ? 'var(--mantine-color-teal-6)' : 'var(--mantine-color-red-6)',
+              }}
+            />
           </div>
           <Text size="sm" w={56} ta="right" fw={600}>
             {pct(acc)}
@@ -317,10 +384,18 @@ function MergeRuns({ picked, onMerged }: { picked: Set<number>; onMerged(runId: 
     <Stack gap={6} mb="sm" data-testid="merge-panel">
       <Group justify="space-between" wrap="nowrap" align="flex-start">
         <Text size="sm" c="dimmed" data-testid="merge-why">
-          Tick LAMM runs trained on different classes to merge them into one classifier: LAMM trains only each class&apos;s own label tokens,
-          so the old classes&apos; embeddings are copied unchanged, whereas CoOp trains one context shared by all its classes, which a new run would overwrite.
+          Tick LAMM runs trained on different classes to merge them into one classifier: LAMM trains only each class&apos;s own label tokens, so the old
+          classes&apos; embeddings are copied unchanged, whereas CoOp trains one context shared by all its classes, which a new run would overwrite.
         </Text>
-        <Button size="xs" variant="light" disabled={picked.size < 2} loading={busy} onClick={() => void merge()} data-testid="merge-runs" style={{ flexShrink: 0 }}>
+        <Button
+          size="xs"
+          variant="light"
+          disabled={picked.size < 2}
+          loading={busy}
+          onClick={() => void merge()}
+          data-testid="merge-runs"
+          style={{ flexShrink: 0 }}
+        >
           Merge {picked.size >= 2 ? `${picked.size} runs` : 'runs'}
         </Button>
       </Group>
@@ -329,7 +404,19 @@ function MergeRuns({ picked, onMerged }: { picked: Set<number>; onMerged(runId: 
   );
 }
 
-function RunHistory({ runs, selected, onSelect, picked, onPick }: { runs: RunSummary[]; selected: number | null; onSelect(id: number): void; picked: Set<number>; onPick(id: number): void }) {
+function RunHistory({
+  runs,
+  selected,
+  onSelect,
+  picked,
+  onPick,
+}: {
+  runs: RunSummary[];
+  selected: number | null;
+  onSelect(id: number): void;
+  picked: Set<number>;
+  onPick(id: number): void;
+}) {
   const nowrap = { whiteSpace: 'nowrap' } as const;
   return (
     <Table highlightOnHover verticalSpacing={6} data-testid="run-history">
@@ -349,9 +436,22 @@ function RunHistory({ runs, selected, onSelect, picked, onPick }: { runs: RunSum
       </Table.Thead>
       <Table.Tbody>
         {runs.map((r) => (
-          <Table.Tr key={r.id} onClick={() => onSelect(r.id)} style={{ cursor: 'pointer' }} bg={r.id === selected ? 'var(--mantine-color-indigo-0)' : undefined}>
+          <Table.Tr
+            key={r.id}
+            onClick={() => onSelect(r.id)}
+            style={{ cursor: 'pointer' }}
+            bg={r.id === selected ? 'var(--mantine-color-indigo-0)' : undefined}
+          >
             <Table.Td onClick={(e) => e.stopPropagation()}>
-              {mergeable(r) && <Checkbox size="xs" checked={picked.has(r.id)} onChange={() => onPick(r.id)} aria-label={`merge run ${r.id}`} data-testid={`merge-pick-${r.id}`} />}
+              {mergeable(r) && (
+                <Checkbox
+                  size="xs"
+                  checked={picked.has(r.id)}
+                  onChange={() => onPick(r.id)}
+                  aria-label={`merge run ${r.id}`}
+                  data-testid={`merge-pick-${r.id}`}
+                />
+              )}
             </Table.Td>
             <Table.Td>{r.id}</Table.Td>
             <Table.Td style={nowrap}>
@@ -384,8 +484,13 @@ function RunHistory({ runs, selected, onSelect, picked, onPick }: { runs: RunSum
 function StatusBadge({ run }: { run: RunSummary }) {
   const color = { running: 'blue', done: 'teal', failed: 'red', cancelled: 'gray', interrupted: 'orange' }[run.status];
   return (
-    <Badge color={color} variant={run.status === 'running' ? 'dot' : 'light'} tt="none" style={{ minWidth: 'max-content' }}
-      title={run.status === 'interrupted' ? 'the process running it ended before the run finished' : undefined}>
+    <Badge
+      color={color}
+      variant={run.status === 'running' ? 'dot' : 'light'}
+      tt="none"
+      style={{ minWidth: 'max-content' }}
+      title={run.status === 'interrupted' ? 'the process running it ended before the run finished' : undefined}
+    >
       {run.status}
     </Badge>
   );

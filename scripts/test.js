@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The README's test command: type-check, unit + conformance tests (vitest), then the browser
+// The README's test command: type-check, format + lint (Biome), unit + conformance tests (vitest), then the browser
 // end-to-end tests, and a closing `N passed, N failed, N skipped` line that CI reads.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -49,6 +49,9 @@ const add = (c) => {
 
 const typecheck = run(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', 'tsconfig.json']);
 add(typecheck === 0 ? { passed: 1, failed: 0, skipped: 0 } : { passed: 0, failed: 1, skipped: 0 });
+// Formatting and lint (biome.jsonc, the import-cycle rule among them): one check that fails on any finding.
+const lint = run(path.join(root, 'node_modules/.bin/biome'), ['ci', '.']);
+add(lint === 0 ? { passed: 1, failed: 0, skipped: 0 } : { passed: 0, failed: 1, skipped: 0 });
 add(vitest('unit', []));
 if (!skipE2E) add(vitest('e2e', ['--config', 'vitest.e2e.config.ts']));
 

@@ -109,7 +109,8 @@ export async function doctor(): Promise<DoctorReport> {
     automatic = describeBackend(picked);
     // Whether the native GEMM loaded is known only once wasm has started.
     const wasm = backends.find((b) => b.name === 'wasm');
-    if (picked.name === 'wasm' && wasm?.loads) wasm.detail = picked.accelerator ? `with ${picked.accelerator}` : `native GEMM ${picked.acceleratorSkipped ?? 'not loaded'}`;
+    if (picked.name === 'wasm' && wasm?.loads)
+      wasm.detail = picked.accelerator ? `with ${picked.accelerator}` : `native GEMM ${picked.acceleratorSkipped ?? 'not loaded'}`;
   } catch (err) {
     automatic = `none: ${err instanceof Error ? err.message : String(err)}`;
   }

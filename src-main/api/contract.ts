@@ -8,6 +8,10 @@
 
 import { z } from 'zod';
 import { TRAIN_CONFIG_INPUT, type TrainConfig, type TrainConfigInput, type TrainMethod } from '../lamm/config';
+import type { DuplicateGroup, SearchHit } from '../data/curation';
+import type { RunKind, RunStatus } from '../data/store';
+import type { Classification } from '../export/classify';
+import { EXPORT_FORMATS, type ExportFormat } from '../export/formats';
 import type { LossTermName } from '../lamm/loss-terms';
 import type { LabelTokenReport, TokenNeighbour } from '../lamm/neighbours';
 import type { EpochRecord } from '../lamm/trainer';
@@ -23,15 +27,12 @@ export type { TrainConfig, TrainConfigInput, TrainMethod, LossTermName, EpochRec
 export { LOSS_TERMS, WEIGHTED_LOSS_TERMS } from '../lamm/loss-terms';
 export { METHOD_SPECS, TRAIN_METHODS } from '../lamm/methods';
 export { DEFAULT_NEIGHBOURS } from '../lamm/report-defaults';
+export type { DuplicateGroup, SearchHit, RunKind, RunStatus, Classification, ExportFormat };
+export { EXPORT_FORMATS };
 
 // ---------- shared shapes ----------
 
 export type Split = 'train' | 'test';
-export type RunKind = 'zeroshot' | TrainMethod;
-/** 'interrupted': the process running it died (found and marked when the project was next opened). */
-export type RunStatus = 'running' | 'done' | 'failed' | 'cancelled' | 'interrupted';
-export const EXPORT_FORMATS = ['safetensors', 'npy', 'json'] as const;
-export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 export interface ProjectSummary {
   /** The project's SQLite file. */
@@ -99,12 +100,6 @@ export interface SplitSummary {
   perClass: Record<string, { shots: number; test: number }>;
 }
 
-export interface DuplicateGroup {
-  imageIds: number[];
-  /** Smallest cosine similarity inside the group. */
-  similarity: number;
-}
-
 /** A likely label issue, found out of sample (k-fold probes + confident learning, data/label-issues.ts). */
 export interface MislabelCandidate {
   imageId: number;
@@ -113,11 +108,6 @@ export interface MislabelCandidate {
   /** Out-of-sample probability of the suggested class. */
   confidence: number;
   /** 1 − out-of-sample probability of the current label; the list is ordered by it, highest first. */
-  score: number;
-}
-
-export interface SearchHit {
-  imageId: number;
   score: number;
 }
 
@@ -163,11 +153,6 @@ export { MAP_PROJECTIONS, type MapProjection } from '../data/map-projections';
 export interface ExportResult {
   /** Files written, the manifest first. */
   files: string[];
-}
-
-export interface Classification {
-  image: string;
-  ranked: { folder: string; promptName: string; probability: number }[];
 }
 
 export const PATH_KINDS = ['folder', 'file', 'save'] as const;

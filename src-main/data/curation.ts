@@ -4,11 +4,21 @@
 // pairs (plus exact duplicates by hash). Label issues live in label-issues.ts.
 import * as tf from '@tensorflow/tfjs';
 import { readAndDispose } from '../backend';
-import type { DuplicateGroup, SearchHit } from '../api/contract';
 import { embedTexts, normalizeRow, type ClipModel } from '../clip';
 import type { JobContext } from '../jobs/context';
 import { computeFeatures, imagesWithFeatures, loadFeatures } from './features';
 import type { ClassInfo, ProjectStore, SplitName } from './store';
+
+export interface DuplicateGroup {
+  imageIds: number[];
+  /** Smallest cosine similarity inside the group. */
+  similarity: number;
+}
+
+export interface SearchHit {
+  imageId: number;
+  score: number;
+}
 
 /** Near-duplicates: cosine of view-0 features at or above this (resized/re-encoded copies score ~0.95+). */
 export const DEFAULT_DUPLICATE_THRESHOLD = 0.95;

@@ -2,12 +2,16 @@
 // typed door to its rows: datasets, classes, images, models and runs. Everything here is
 // synchronous (better-sqlite3 is); work that decodes images lives in import.ts / features.ts.
 import path from 'node:path';
-import type { RunKind, RunStatus } from '../api/contract';
+import type { TrainMethod } from '../lamm/methods';
 import type { EpochRecord } from '../lamm/trainer';
 import { blobToFloats, floatsToBlob, openDatabase, type Db, type OpenOptions, type Statement } from './db';
 import { LOSS_TERMS } from '../lamm/loss-terms';
 import { currentOwner, ownerAlive, removeTempFiles, type ProcessOwner } from './owner';
 import { firstLine } from '../errors';
+
+export type RunKind = 'zeroshot' | TrainMethod;
+/** 'interrupted': the process running it died (found and marked when the project was next opened). */
+export type RunStatus = 'running' | 'done' | 'failed' | 'cancelled' | 'interrupted';
 
 export type SplitName = 'train' | 'test';
 export type Layout = 'classes' | 'splits';

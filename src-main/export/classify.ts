@@ -2,12 +2,16 @@
 // encoder, then the classifier's normalised text features as a linear head. The export names
 // its base model's weights by SHA-256; another model's image features would be meaningless
 // against those text features, so a mismatch is refused unless forced.
-import type { Classification } from '../api/contract';
 import { embedImages, normalizeRow } from '../clip';
 import type { ClipModel } from '../clip/types';
 import type { JobContext } from '../jobs/context';
 import type { Classifier } from '../lamm/classifier';
 import { classProbabilities } from '../lamm/evaluate';
+
+export interface Classification {
+  image: string;
+  ranked: { folder: string; promptName: string; probability: number }[];
+}
 
 export interface ClassifyOptions {
   /** Classify even when the model's weights differ from the export's base model. */

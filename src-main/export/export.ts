@@ -6,7 +6,7 @@
 // one .npy per tensor, or one JSON file. `importExport` reads any of the three back.
 import fs from 'node:fs';
 import path from 'node:path';
-import { EXPORT_FORMATS as FORMATS, type ExportFormat } from '../api/contract';
+import { EXPORT_FORMATS as FORMATS, type ExportFormat } from './formats';
 import { readSafetensors, writeSafetensors } from '../clip/safetensors';
 import type { Classifier } from '../lamm/classifier';
 import { isTrainMethod } from '../lamm/methods';

@@ -24,8 +24,6 @@ export function LabelIssues(props: {
     setBusy(imageId);
     try {
       await props.onEdit(imageId, patch);
-    } catch {
-      // The page shows the engine's message; the row stays open.
     } finally {
       setBusy(null);
     }

@@ -12,7 +12,7 @@ import { PageHeader } from '../components/PageHeader';
 import { JobPanel } from '../components/JobPanel';
 import { ErrorNote } from '../components/ErrorNote';
 import { LabelIssues } from '../components/LabelIssues';
-import { useApp, useJob, useQuery } from '../state';
+import { useAction, useApp, useJob, useQuery } from '../state';
 
 const CELL = 132;
 const GAP = 8;
@@ -37,8 +37,9 @@ export function CuratePage() {
   const [query, setQuery] = useState('');
   const [hits, setHits] = useState<SearchHit[] | null>(null);
   const [selected, setSelected] = useState<Set<number>>(new Set());
-  const [error, setError] = useState<string | null>(null);
-  const [searching, setSearching] = useState(false);
+  const editing = useAction();
+  const searching = useAction();
+  const error = editing.error ?? searching.error;
 
   const classById = useMemo(() => new Map((classes.data ?? []).map((c) => [c.id, c])), [classes.data]);
 
@@ -86,39 +87,24 @@ export function CuratePage() {
 
   const search = async () => {
     if (!query.trim()) return setHits(null);
-    setSearching(true);
-    setError(null);
-    try {
-      setHits(await api.searchImages({ query: query.trim(), limit: 200 }));
-    } catch (e) {
-      setError((e as Error).message);
-    } finally {
-      setSearching(false);
-    }
+    await searching.run(async () => setHits(await api.searchImages({ query: query.trim(), limit: 200 })));
   };
 
-  const update = async (patch: { excluded?: boolean; classId?: number }) => {
-    setError(null);
-    try {
+  const update = (patch: { excluded?: boolean; classId?: number }) =>
+    editing.run(async () => {
       await api.updateImages({ ids: [...selected], ...patch });
       setSelected(new Set());
       images.reload();
       classes.reload();
-    } catch (e) {
-      setError((e as Error).message);
-    }
-  };
+    });
 
+  // A failed edit leaves the label-issue row as it was; the page shows why.
   const editOne = async (imageId: number, patch: { excluded?: boolean; classId?: number }) => {
-    setError(null);
-    try {
+    await editing.run(async () => {
       await api.updateImages({ ids: [imageId], ...patch });
       images.reload();
       classes.reload();
-    } catch (e) {
-      setError((e as Error).message);
-      throw e;
-    }
+    });
   };
 
   const classOptions = (classes.data ?? []).map((c) => ({ value: String(c.id), label: `${c.promptName} (${c.counts.total})` }));
@@ -187,7 +173,7 @@ export function CuratePage() {
               onKeyDown={(e) => e.key === 'Enter' && void search()}
               data-testid="text-search"
             />
-            <Button variant="light" onClick={search} loading={searching}>
+            <Button variant="light" onClick={search} loading={searching.busy}>
               Search
             </Button>
             {hits && (

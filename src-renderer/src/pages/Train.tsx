@@ -16,7 +16,7 @@ import { ErrorNote } from '../components/ErrorNote';
 import { LineChart, type Series } from '../components/LineChart';
 import { SERIES_COLORS, termColor } from '../theme';
 import { formatWhen, pct } from '../format';
-import { useApp, useEvent, useJob, useQuery } from '../state';
+import { useAction, useApp, useEvent, useJob, useQuery } from '../state';
 
 /** `λ_kd·T²·CE(p, q)`: a term as the loss formula writes it. */
 const weighted = (t: (typeof LOSS_TERMS)[number]) => (t.weight === null ? t.formula : `λ_${t.weight}·${t.formula}`);
@@ -367,19 +367,8 @@ const mergedFrom = (r: RunSummary) => (r.config as { mergedFrom?: number[] }).me
 /** Class-incremental merge of the runs ticked in the history. */
 function MergeRuns({ picked, onMerged }: { picked: Set<number>; onMerged(runId: number): void }) {
   const { api } = useApp();
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const merge = async () => {
-    setBusy(true);
-    setError(null);
-    try {
-      onMerged((await api.mergeRuns({ runIds: [...picked].sort((a, b) => a - b) })).id);
-    } catch (e) {
-      setError((e as Error).message);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { run, busy, error } = useAction();
+  const merge = () => run(async () => onMerged((await api.mergeRuns({ runIds: [...picked].sort((a, b) => a - b) })).id));
   return (
     <Stack gap={6} mb="sm" data-testid="merge-panel">
       <Group justify="space-between" wrap="nowrap" align="flex-start">

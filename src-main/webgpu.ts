@@ -4,6 +4,8 @@
 // only through events, so without this a broken shader yields silently wrong numbers.
 import fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
+import { firstLine } from './errors';
+import { GpuFaults, requiredLimits, SOFTWARE_ADAPTER_NAMES } from './gpu-faults';
 
 /** One way of reaching an adapter: Dawn's flags, the environment its drivers read, the request options. */
 export interface AdapterRoute {
@@ -68,8 +70,6 @@ export interface AdapterProbe {
   reason?: string;
 }
 
-const SOFTWARE_NAMES = /swiftshader|llvmpipe|lavapipe|softpipe|microsoft basic render|warp/i;
-
 function platformApi(): string {
   return process.platform === 'darwin' ? 'Metal' : process.platform === 'win32' ? 'D3D12' : 'Vulkan';
 }
@@ -87,7 +87,7 @@ function summarise(route: AdapterRoute, adapter: any): AdapterSummary {
     device: text('device').replace(/-+$/, ''),
     description,
     api,
-    software: route.software || Boolean(adapter.isFallbackAdapter ?? info.isFallbackAdapter) || SOFTWARE_NAMES.test(names),
+    software: route.software || Boolean(adapter.isFallbackAdapter ?? info.isFallbackAdapter) || SOFTWARE_ADAPTER_NAMES.test(names),
   };
 }
 
@@ -208,79 +208,26 @@ async function findAdapter(allowSoftware: boolean): Promise<Found> {
 }
 
 /** The first GPU error since the device opened; once set, every kernel and read throws it. */
-let fault: Error | null = null;
-let lastKernel = 'none yet';
-/** The highest tensor rank any kernel saw: the engine keeps to rank 4 (tfjs-webgpu's rank-5 kernels are its weak spot). */
-let maxRank = 0;
-
-export function maxKernelRank(): number {
-  return maxRank;
-}
 let current: { gpu: any; device: any; summary: AdapterSummary } | null = null;
 
-export class GpuError extends Error {}
+const faults = new GpuFaults(
+  () => (current ? describeAdapter(current.summary) : 'WebGPU'),
+  // tfjs reads synchronously through OffscreenCanvas, which Node lacks; the engine reads with await.
+  'synchronous reads (dataSync/arraySync) do not work on the webgpu backend in Node: read with await data()',
+);
 
-function kernelOf(message: string): string {
-  // Dawn names the object it validated by its label, which tfjs sets to the program's class name.
-  const m = /"+(\w+Program\w*)"+/.exec(message);
-  return m ? m[1] : lastKernel;
-}
-
-function record(kind: string, message: string): void {
-  const detail =
-    message
-      .split('\n')
-      .map((l) => l.trim())
-      .filter((l) => l && !/^validation:?$/i.test(l))[0] ?? kind;
-  const err = new GpuError(`GPU ${kind} in kernel ${kernelOf(message)} on ${current ? describeAdapter(current.summary) : 'WebGPU'}: ${detail}`.slice(0, 400));
-  fault ??= err;
+/** The highest tensor rank any kernel saw since start (the engine stays at rank 4 or below). */
+export function maxKernelRank(): number {
+  return faults.maxRank;
 }
 
 export function gpuFault(): Error | null {
-  return fault;
+  return faults.current;
 }
 
 /** Tests only: forgets a fault. After a real one the backend's state may be poisoned (invalid buffers queued). */
 export function clearGpuFaultForTest(): void {
-  if (fault && !/GPU device lost/.test(fault.message)) fault = null;
-}
-
-function check(): void {
-  if (fault) throw fault;
-}
-
-/** Wraps the backend's kernel launch and reads so a GPU error surfaces as an exception, naming the kernel. */
-function instrument(backend: any): void {
-  const run = backend.runWebGPUProgram.bind(backend);
-  backend.runWebGPUProgram = (program: any, ...rest: unknown[]) => {
-    check();
-    lastKernel = program?.constructor?.name ?? 'unknown';
-    const inputs = (rest[0] ?? []) as { shape: number[] }[];
-    maxRank = Math.max(maxRank, program?.outputShape?.length ?? 0, ...inputs.map((t) => t.shape.length));
-    try {
-      return run(program, ...rest);
-    } catch (err) {
-      if (err instanceof GpuError) throw err;
-      throw new GpuError(`GPU error in kernel ${lastKernel}: ${firstLine(err)}`);
-    }
-  };
-  const read = backend.read.bind(backend);
-  backend.read = async (dataId: unknown) => {
-    check();
-    let values: unknown;
-    try {
-      values = await read(dataId);
-    } catch (err) {
-      check();
-      throw new GpuError(`GPU error reading the output of kernel ${lastKernel}: ${firstLine(err)}`);
-    }
-    check();
-    return values;
-  };
-  backend.readSync = () => {
-    // tfjs reads synchronously through OffscreenCanvas, which Node lacks; the engine reads with await.
-    throw new Error('synchronous reads (dataSync/arraySync) do not work on the webgpu backend in Node: read with await data()');
-  };
+  faults.clearUnlessLost();
 }
 
 /** Opens the device on the adapter found and makes 'webgpu' tfjs's backend. */
@@ -294,34 +241,17 @@ export async function startWebGpu(allowSoftware: boolean): Promise<AdapterSummar
   else Object.defineProperty(g.navigator, 'gpu', { value: found.gpu, configurable: true, writable: true });
   const { WebGPUBackend } = await import('@tensorflow/tfjs-backend-webgpu');
 
-  const limits = found.adapter.limits;
-  const device = await found.adapter.requestDevice({
-    requiredLimits: {
-      maxComputeWorkgroupStorageSize: limits.maxComputeWorkgroupStorageSize,
-      maxComputeWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension,
-      maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
-      maxBufferSize: limits.maxBufferSize,
-      maxComputeWorkgroupSizeX: limits.maxComputeWorkgroupSizeX,
-      maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
-    },
-  });
-  fault = null;
+  const device = await found.adapter.requestDevice({ requiredLimits: requiredLimits(found.adapter) });
+  faults.reset();
   current = { gpu: found.gpu, device, summary: found.summary };
-  device.addEventListener('uncapturederror', (e: any) => {
-    const error = e?.error;
-    const kind = error?.constructor?.name === 'GPUOutOfMemoryError' || /out of memory/i.test(error?.message ?? '') ? 'out of memory' : 'error';
-    record(kind, String(error?.message ?? error));
-  });
-  device.lost.then((info: any) => {
-    if (info?.reason === 'destroyed' && !current) return;
-    record('device lost', `${info?.reason ?? 'unknown'}: ${info?.message ?? ''}`);
-  });
+  // A destroy after stopWebGpu is ours, not a loss.
+  faults.watch(device, (info) => info?.reason === 'destroyed' && !current);
 
   // Replaces the factory the package registered (it would open its own device on navigator.gpu's default adapter).
   if (tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
   tf.registerBackend('webgpu', () => {
     const backend = new WebGPUBackend(device, found.adapter.info);
-    instrument(backend);
+    faults.instrument(backend);
     return backend;
   });
   if (!(await tf.setBackend('webgpu'))) throw new Error(`the webgpu backend did not initialise on ${describeAdapter(found.summary)}`);
@@ -351,15 +281,4 @@ export function stopWebGpu(): void {
 /** Simulates losing the device mid-run (tests): what a driver reset or an unplugged GPU does. */
 export function loseDeviceForTest(): void {
   current?.device.destroy();
-}
-
-function firstLine(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err);
-  return (
-    text
-      .split('\n')
-      .map((l) => l.trim())
-      .filter(Boolean)[0]
-      ?.slice(0, 300) ?? 'unknown error'
-  );
 }

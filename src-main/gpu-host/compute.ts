@@ -13,56 +13,19 @@ import type { Sample } from '../lamm/sampling';
 import { trainingStep, trainPrompts } from '../lamm/trainer';
 import type { FeatureRows, FromHost, GpuHostInfo, GpuHostOps, ToHost } from './protocol';
 import { PORT_MESSAGE } from './protocol';
+import { firstLine } from '../errors';
+import { GpuFaults, requiredLimits, SOFTWARE_ADAPTER_NAMES } from '../gpu-faults';
 
 // The trainer yields between steps with setImmediate, which pages lack.
 const g = globalThis as { setImmediate?: (fn: () => void) => void };
 g.setImmediate ??= (fn) => void setTimeout(fn, 0);
 
-/** The first GPU error since the device opened; once set, every kernel and read throws it. */
-let fault: Error | null = null;
-let lastKernel = 'none yet';
+const faults = new GpuFaults(
+  () => 'the GPU host page',
+  // tfjs reads synchronously through a 2-D canvas, which returned zeros on SwiftShader: the engine reads with await.
+  'synchronous reads (dataSync/arraySync) are not used on the GPU host page: read with await data()',
+);
 let info: GpuHostInfo | null = null;
-
-function firstLine(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err);
-  return (
-    text
-      .split('\n')
-      .map((l) => l.trim())
-      .filter(Boolean)[0]
-      ?.slice(0, 300) ?? 'unknown error'
-  );
-}
-
-function record(kind: string, message: string): void {
-  const m = /"+(\w+Program\w*)"+/.exec(message);
-  fault ??= new Error(`GPU ${kind} in kernel ${m ? m[1] : lastKernel}: ${firstLine(message)}`);
-}
-
-function check(): void {
-  if (fault) throw fault;
-}
-
-/** WebGPU reports validation errors, out-of-memory and device loss only as events: make them exceptions. */
-function instrument(backend: any): void {
-  const run = backend.runWebGPUProgram.bind(backend);
-  backend.runWebGPUProgram = (program: any, ...rest: unknown[]) => {
-    check();
-    lastKernel = program?.constructor?.name ?? 'unknown';
-    return run(program, ...rest);
-  };
-  const read = backend.read.bind(backend);
-  backend.read = async (dataId: unknown) => {
-    check();
-    const values = await read(dataId);
-    check();
-    return values;
-  };
-  backend.readSync = () => {
-    // tfjs reads synchronously through a 2-D canvas, which returned zeros on SwiftShader: the engine reads with await.
-    throw new Error('synchronous reads (dataSync/arraySync) are not used on the GPU host page: read with await data()');
-  };
-}
 
 async function init(): Promise<GpuHostInfo> {
   if (info) return info;
@@ -70,35 +33,16 @@ async function init(): Promise<GpuHostInfo> {
   if (!gpu) throw new Error('this page has no navigator.gpu (WebGPU is off in this browser)');
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) throw new Error('navigator.gpu found no adapter');
-  const limits = adapter.limits;
-  const device = await adapter.requestDevice({
-    requiredLimits: {
-      maxComputeWorkgroupStorageSize: limits.maxComputeWorkgroupStorageSize,
-      maxComputeWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension,
-      maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
-      maxBufferSize: limits.maxBufferSize,
-      maxComputeWorkgroupSizeX: limits.maxComputeWorkgroupSizeX,
-      maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
-    },
-  });
-  device.addEventListener('uncapturederror', (e: any) => {
-    const error = e?.error;
-    record(
-      /out of memory/i.test(error?.message ?? '') || error?.constructor?.name === 'GPUOutOfMemoryError' ? 'out of memory' : 'error',
-      String(error?.message ?? error),
-    );
-  });
-  device.lost.then((lost: any) => record('device lost', `${lost?.reason ?? 'unknown'}: ${lost?.message ?? ''}`));
+  const device = await adapter.requestDevice({ requiredLimits: requiredLimits(adapter) });
+  faults.watch(device);
   const a = adapter.info ?? {};
   const text = (k: string) => String(a[k] ?? '').trim();
   const summary = { vendor: text('vendor'), architecture: text('architecture'), device: text('device'), description: text('description') };
-  const software =
-    Boolean(adapter.isFallbackAdapter ?? a.isFallbackAdapter) ||
-    /swiftshader|llvmpipe|lavapipe|softpipe|microsoft basic render|warp/i.test(Object.values(summary).join(' '));
+  const software = Boolean(adapter.isFallbackAdapter ?? a.isFallbackAdapter) || SOFTWARE_ADAPTER_NAMES.test(Object.values(summary).join(' '));
   if (tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
   tf.registerBackend('webgpu', () => {
     const backend = new WebGPUBackend(device, a);
-    instrument(backend);
+    faults.instrument(backend);
     return backend;
   });
   if (!(await tf.setBackend('webgpu'))) throw new Error('the webgpu backend did not initialise');

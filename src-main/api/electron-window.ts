@@ -13,16 +13,21 @@ export function windowOptions(preloadPath: string, iconPath?: string): BrowserWi
     show: false, // shown on ready-to-show: no white flash
     backgroundColor: WINDOW_BACKGROUND,
     ...(iconPath ? { icon: iconPath } : {}),
-    webPreferences: {
-      preload: preloadPath,
-      contextIsolation: true,
-      nodeIntegration: false,
-      nodeIntegrationInWorker: false,
-      sandbox: true,
-      webSecurity: true,
-      allowRunningInsecureContent: false,
-      spellcheck: false,
-    },
+    webPreferences: lockedDownPreferences(preloadPath),
+  };
+}
+
+/** Every app window's renderer: no Node, sandboxed, context-isolated, only its preload's bridge. */
+export function lockedDownPreferences(preloadPath: string): NonNullable<BrowserWindowConstructorOptions['webPreferences']> {
+  return {
+    preload: preloadPath,
+    contextIsolation: true,
+    nodeIntegration: false,
+    nodeIntegrationInWorker: false,
+    sandbox: true,
+    webSecurity: true,
+    allowRunningInsecureContent: false,
+    spellcheck: false,
   };
 }
 

@@ -4,6 +4,7 @@
 // cage), so the GPU work goes where Electron's WebGPU is: a renderer. Electron is passed in, so
 // this file is tested under plain Node with fakes.
 import type { BrowserWindow, BrowserWindowConstructorOptions, MessageChannelMain } from 'electron';
+import { lockedDownPreferences } from '../api/electron-window';
 import type { GpuRelay } from '../jobs/training';
 import { GpuHostClient } from './client';
 import { GPU_PORT_CHANNEL, type FromHost, type GpuHostInfo, type ToHost } from './protocol';
@@ -15,16 +16,9 @@ export function gpuWindowOptions(preloadPath: string): BrowserWindowConstructorO
     height: 240,
     title: 'LAMM Studio GPU host',
     webPreferences: {
-      preload: preloadPath,
-      contextIsolation: true,
-      nodeIntegration: false,
-      nodeIntegrationInWorker: false,
-      sandbox: true,
-      webSecurity: true,
-      allowRunningInsecureContent: false,
+      ...lockedDownPreferences(preloadPath),
       // A hidden window is throttled like a background tab: training would crawl.
       backgroundThrottling: false,
-      spellcheck: false,
     },
   };
 }

@@ -1,7 +1,8 @@
 // The Curate grid by mouse and keyboard on a project with more rows than fit (so it virtualises):
 // click, Ctrl-click and Shift-click select; arrows move the cursor (scrolling it into view),
 // Space toggles, Shift+arrows select a range, Ctrl+A all, Escape none; a selection is excluded;
-// the rows reached by a jump load their images.
+// the rows reached by a jump load their images; rows that fly past in a fast scroll wait for it
+// to stop, rows reached by a slow one load as they come.
 // Thumbnails are fine checkerboards, so the screenshots show whether they are drawn crisp:
 // test-output/e2e/20-grid*.png.
 import fs from 'node:fs';
@@ -10,7 +11,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { HAS_CHROMIUM, launchBrowser, screenshot, startServe, type Served } from './harness';
+import { HAS_CHROMIUM, launchBrowser, SCREENSHOT_DIR, screenshot, startServe, type Served } from './harness';
 import { importFolder } from '../../src-main/data/import';
 import { ProjectStore } from '../../src-main/data/store';
 
@@ -139,6 +140,55 @@ describe.skipIf(!HAS_CHROMIUM)('the Curate grid by mouse and keyboard', () => {
     await expect(selectionBar().innerText()).resolves.toBe(`${TOTAL} selected`);
     await page.keyboard.press('Escape');
     expect(await selectedCount()).toBe(0);
+    await page.keyboard.press('Home');
+    await cell(0).waitFor();
+  });
+
+  /** Scrolls the grid by `step` px from requestAnimationFrame for `frames` frames, bouncing at the ends; per frame, the cells in the DOM without an <img>. */
+  const scriptedScroll = (step: number, frames: number) =>
+    page.getByTestId('thumb-grid').evaluate(
+      (el, { step, frames }) =>
+        new Promise<number[]>((resolve) => {
+          const bare: number[] = [];
+          let direction = 1;
+          const tick = () => {
+            bare.push([...el.querySelectorAll('[data-testid="thumb"]')].filter((c) => !c.querySelector('img')).length);
+            if (bare.length > frames) return resolve(bare);
+            const max = el.scrollHeight - el.clientHeight;
+            if ((direction > 0 && el.scrollTop >= max) || (direction < 0 && el.scrollTop <= 0)) direction = -direction;
+            el.scrollTop = Math.max(0, Math.min(max, el.scrollTop + direction * step));
+            requestAnimationFrame(tick);
+          };
+          requestAnimationFrame(tick);
+        }),
+      { step, frames },
+    );
+  const cellsInViewLoaded = () =>
+    page.waitForFunction(() => {
+      const grid = document.querySelector('[data-testid="thumb-grid"]')!.getBoundingClientRect();
+      const cells = [...document.querySelectorAll('[data-testid="thumb"]')].filter((c) => {
+        const r = c.getBoundingClientRect();
+        return r.bottom > grid.top && r.top < grid.bottom;
+      });
+      return cells.length > 0 && cells.every((c) => (c.querySelector('img') as HTMLImageElement | null)?.complete && c.querySelector('img')!.naturalWidth > 0);
+    });
+
+  it('loads no thumbnails for rows that fly past in a fast scroll, and loads those in view once it stops', async () => {
+    // 900 px a frame: fast (over 2 px/ms) unless frames come more than 450 ms apart.
+    const bare = await scriptedScroll(900, 12);
+    expect(Math.max(...bare)).toBeGreaterThan(0);
+    await page.screenshot({ path: path.join(SCREENSHOT_DIR, '20c-grid-fast-scroll.png') });
+    await cellsInViewLoaded();
+    await page.keyboard.press('Home');
+    await cell(0).waitFor();
+  });
+
+  it('loads thumbnails while it scrolls slowly', async () => {
+    await cellsInViewLoaded();
+    // 10 px a frame: slow (under 2 px/ms) however slow the frames; a new row mounts every 14 frames.
+    const bare = await scriptedScroll(10, 60);
+    expect(bare.every((n) => n === 0)).toBe(true);
+    expect(await page.getByTestId('thumb-grid').evaluate((el) => el.scrollTop)).toBeGreaterThan(500);
     await page.keyboard.press('Home');
     await cell(0).waitFor();
   });

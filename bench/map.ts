@@ -1,4 +1,4 @@
-// bench/map: the Map page's ScatterMap (regl-scatterplot + the label overlay) in real
+// bench/map: the Map page's ScatterMap (the WebGL2 point layer + the label overlay) in real
 // Chromium with synthetic points, driven by scripted pan and zoom, one input event per
 // animation frame for 240 frames (120 of wheel zoom in and out, 120 of dragging). Prints the
 // median and p95 frame time (requestAnimationFrame intervals), the long tasks (> 50 ms) seen,

@@ -6,9 +6,8 @@ import { THUMB_SCHEME } from './ipc';
 
 const BASE: ReadonlyArray<[string, string]> = [
   ['default-src', "'self'"],
-  // 'unsafe-eval': regl (under the Map page's regl-scatterplot) compiles its WebGL draw calls
-  // with new Function, and has no mode without it. Scripts still come only from the app itself.
-  ['script-src', "'self' 'unsafe-eval'"],
+  // No 'unsafe-eval': nothing in the UI compiles code from strings (the Map draws with WebGL2 directly).
+  ['script-src', "'self'"],
   ['style-src', "'self' 'unsafe-inline'"], // Mantine sets inline styles
   ['img-src', `'self' data: blob: ${THUMB_SCHEME}:`],
   ['font-src', "'self' data:"],

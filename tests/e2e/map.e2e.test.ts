@@ -1,7 +1,8 @@
 // The embedding map on the demo: draw shots, train a short LAMM run, open Map; PCA shows at
 // once, UMAP replaces it when its job is done; every image is a point, every class a zero-shot
-// ring with an arrow to its learned diamond; a lasso lists the images it caught; a reload
-// comes from the cache. Headless Chromium runs WebGL on SwiftShader here. Screenshots:
+// ring with an arrow to its learned diamond; a lasso lists the images it caught; the wheel
+// zooms around the pointer and a drag pans; a reload comes from the cache, and the page runs
+// under a CSP without 'unsafe-eval'. Headless Chromium runs WebGL on SwiftShader here. Screenshots:
 // test-output/e2e/5*.png.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -117,6 +118,56 @@ describe.skipIf(!HAS_CHROMIUM)('the embedding map', () => {
     expect(n).toBeLessThan(imageCount);
     await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="map-selection"] img')].some((i) => (i as HTMLImageElement).naturalWidth > 0));
     await screenshot(page, '52-map-lasso');
+  });
+
+  /** The bounding box (CSS px) of the WebGL canvas's non-white pixels: where the points are drawn. */
+  const inkBox = () =>
+    canvas()
+      .locator('canvas')
+      .first()
+      .evaluate((c: HTMLCanvasElement) => {
+        const probe = document.createElement('canvas');
+        probe.width = c.width;
+        probe.height = c.height;
+        const g = probe.getContext('2d')!;
+        g.drawImage(c, 0, 0);
+        const d = g.getImageData(0, 0, c.width, c.height).data;
+        let [x0, y0, x1, y1] = [Infinity, Infinity, -Infinity, -Infinity];
+        for (let y = 0; y < c.height; y++)
+          for (let x = 0; x < c.width; x++) {
+            const i = (y * c.width + x) * 4;
+            if (d[i] + d[i + 1] + d[i + 2] > 740) continue;
+            x0 = Math.min(x0, x);
+            x1 = Math.max(x1, x);
+            y0 = Math.min(y0, y);
+            y1 = Math.max(y1, y);
+          }
+        const dpr = c.width / c.clientWidth;
+        return { x0: x0 / dpr, y0: y0 / dpr, x1: x1 / dpr, y1: y1 / dpr };
+      });
+
+  it('zooms out around the pointer with the wheel and pans with a drag', async () => {
+    await page.getByTestId('map-lasso').click(); // back to pan and zoom
+    const box = (await canvas().boundingBox())!;
+    const cx = box.x + box.width / 2;
+    const cy = box.y + box.height / 2;
+    const before = await inkBox();
+    await page.mouse.move(cx, cy);
+    await page.mouse.wheel(0, 300); // out by e^-0.6 = 0.55
+    await page.waitForTimeout(300);
+    const zoomed = await inkBox();
+    expect((zoomed.x1 - zoomed.x0) / (before.x1 - before.x0)).toBeCloseTo(Math.exp(-0.6), 1);
+    expect((zoomed.y1 - zoomed.y0) / (before.y1 - before.y0)).toBeCloseTo(Math.exp(-0.6), 1);
+    // The point under the pointer stays there: the drawing shrank towards the canvas centre.
+    expect((zoomed.x0 + zoomed.x1) / 2 - box.width / 2).toBeCloseTo(((before.x0 + before.x1) / 2 - box.width / 2) * Math.exp(-0.6), -1);
+    await page.mouse.down();
+    await page.mouse.move(cx + 60, cy + 40, { steps: 6 });
+    await page.mouse.up();
+    await page.waitForTimeout(300);
+    const panned = await inkBox();
+    expect(panned.x0 - zoomed.x0).toBeCloseTo(60, -0.5);
+    expect(panned.y0 - zoomed.y0).toBeCloseTo(40, -0.5);
+    await screenshot(page, '53-map-zoomed-out');
   });
 
   it('opens again from the cache', async () => {

@@ -143,7 +143,7 @@ describe('Content-Security-Policy', () => {
 
   it('lets the Electron UI connect only to itself and lamm-thumb://', () => {
     expect(directive(ELECTRON_CSP, 'connect-src')).toBe("connect-src 'self' lamm-thumb:");
-    expect(directive(ELECTRON_CSP, 'script-src')).toBe("script-src 'self' 'unsafe-eval'");
+    expect(directive(ELECTRON_CSP, 'script-src')).toBe("script-src 'self'");
     expect(directive(ELECTRON_CSP, 'object-src')).toBe("object-src 'none'");
     expect(directive(ELECTRON_CSP, 'img-src')).toContain('lamm-thumb:');
   });

@@ -76,7 +76,9 @@ export function createPointLayer(canvas: HTMLCanvasElement, marks: MarkStyle): P
   if (!gl) throw new Error('WebGL2 is not available');
   const program = link(gl, VERTEX, FRAGMENT);
   const at = (name: string) => gl.getAttribLocation(program, name);
-  const uniform = (name: string) => gl.getUniformLocation(program, name);
+  const u = Object.fromEntries(
+    ['view', 'sizes', 'opacities', 'grow', 'palette', 'paletteWidth', 'ink'].map((name) => [name, gl.getUniformLocation(program, name)]),
+  ) as Record<'view' | 'sizes' | 'opacities' | 'grow' | 'palette' | 'paletteWidth' | 'ink', WebGLUniformLocation | null>;
 
   const vao = gl.createVertexArray();
   gl.bindVertexArray(vao);
@@ -152,6 +154,7 @@ export function createPointLayer(canvas: HTMLCanvasElement, marks: MarkStyle): P
       gl.clearColor(1, 1, 1, 1);
       gl.clear(gl.COLOR_BUFFER_BIT);
       if (count === 0) return;
+      // biome-ignore lint/correctness/useHookAtTopLevel: WebGL's useProgram, not a React hook
       gl.useProgram(program);
       gl.bindVertexArray(vao);
       gl.enable(gl.BLEND);
@@ -159,22 +162,22 @@ export function createPointLayer(canvas: HTMLCanvasElement, marks: MarkStyle): P
       // Data units to clip space: the canvas is canvas.width / dpr CSS px wide.
       const sx = (camera.pixelsPerUnit * 2 * dpr) / canvas.width;
       const sy = (camera.pixelsPerUnit * 2 * dpr) / canvas.height;
-      gl.uniform4f(uniform('view'), sx, sy, -camera.centerX * sx, -camera.centerY * sy);
-      gl.uniform1fv(uniform('sizes'), padTo8(marks.size.map((s) => s * dpr)));
-      gl.uniform1fv(uniform('opacities'), padTo8(marks.opacity));
-      gl.uniform1i(uniform('paletteWidth'), paletteWidth);
+      gl.uniform4f(u.view, sx, sy, -camera.centerX * sx, -camera.centerY * sy);
+      gl.uniform1fv(u.sizes, padTo8(marks.size.map((s) => s * dpr)));
+      gl.uniform1fv(u.opacities, padTo8(marks.opacity));
+      gl.uniform1i(u.paletteWidth, paletteWidth);
       gl.activeTexture(gl.TEXTURE0);
       gl.bindTexture(gl.TEXTURE_2D, palette);
-      gl.uniform1i(uniform('palette'), 0);
-      gl.uniform1f(uniform('grow'), 0);
-      gl.uniform4f(uniform('ink'), 0, 0, 0, 0);
+      gl.uniform1i(u.palette, 0);
+      gl.uniform1f(u.grow, 0);
+      gl.uniform4f(u.ink, 0, 0, 0, 0);
       gl.drawArrays(gl.POINTS, 0, count);
       if (selected > 0) {
-        gl.uniform1f(uniform('grow'), OUTLINE_PX * dpr);
-        gl.uniform4f(uniform('ink'), OUTLINE_RGB[0], OUTLINE_RGB[1], OUTLINE_RGB[2], 1);
+        gl.uniform1f(u.grow, OUTLINE_PX * dpr);
+        gl.uniform4f(u.ink, OUTLINE_RGB[0], OUTLINE_RGB[1], OUTLINE_RGB[2], 1);
         gl.drawElements(gl.POINTS, selected, gl.UNSIGNED_INT, 0);
-        gl.uniform1f(uniform('grow'), 0);
-        gl.uniform4f(uniform('ink'), 0, 0, 0, 0);
+        gl.uniform1f(u.grow, 0);
+        gl.uniform4f(u.ink, 0, 0, 0, 0);
         gl.drawElements(gl.POINTS, selected, gl.UNSIGNED_INT, 0);
       }
       gl.bindVertexArray(null);

@@ -24,9 +24,13 @@ export default defineConfig({
   main: {
     build: {
       outDir: resolve(root, 'out/main'),
-      // The training worker is its own entry: a worker thread loads it by file (jobs/training.ts).
+      // Each worker is its own entry: a worker thread loads it by file (jobs/workers.ts).
       rollupOptions: {
-        input: { index: resolve(root, 'src-main/index.ts'), 'train-worker': resolve(root, 'src-main/jobs/train-worker.ts') },
+        input: {
+          index: resolve(root, 'src-main/index.ts'),
+          'train-worker': resolve(root, 'src-main/jobs/train-worker.ts'),
+          'compute-worker': resolve(root, 'src-main/jobs/compute-worker.ts'),
+        },
         // Optional native backends: loaded at run time when installed (backend.ts), never bundled.
         external: ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'],
       },

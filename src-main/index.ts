@@ -13,12 +13,13 @@ import { APP_SCHEME, APP_SCHEME_PRIVILEGES, APP_URL, appProtocolHandler } from '
 import { chooseSqliteBinding, SQLITE_BINDING_ENV } from './api/electron-native';
 import { thumbnailProtocolHandler } from './api/thumbnails';
 import type { ParamsOf, ResultOf } from './api/contract';
-import { setTrainingWorkerEntry, type GpuRelay } from './jobs/training';
+import type { GpuRelay } from './jobs/training';
+import { setBundledWorkerDir } from './jobs/workers';
 import { openGpuHost, type GpuHost } from './gpu-host/electron-host';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-// Bundled beside this file by electron-vite (see electron.vite.config.ts).
-setTrainingWorkerEntry({ url: new URL('./train-worker.js', import.meta.url), execArgv: [] });
+// The workers are bundled beside this file by electron-vite (see electron.vite.config.ts).
+setBundledWorkerDir(new URL('./', import.meta.url));
 const PRELOAD = path.join(here, '../preload/index.cjs');
 const GPU_PRELOAD = path.join(here, '../preload/gpu.cjs');
 const RENDERER_DIR = path.join(here, '../renderer');

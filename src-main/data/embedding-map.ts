@@ -3,14 +3,15 @@
 // class's zero-shot text feature and, for a chosen trained run, its learned text feature
 // placed among the images (projection.ts says why they are placed rather than fitted).
 import crypto from 'node:crypto';
-import { CancelledError, throwIfCancelled, type JobContext } from '../jobs/context';
+import { CancelledError, silentContext, throwIfCancelled, type JobContext } from '../jobs/context';
 import type { ClipModel } from '../clip/types';
 import { DEFAULT_TEMPLATE } from '../lamm/config';
 import { normaliseRows } from '../lamm/evaluate';
 import { zeroShotTextFeatures } from '../lamm/zeroshot';
 import { computeFeatures, featureCacheKey, imagesWithFeatures, loadFeatures } from './features';
 import { getRunTensor } from './run-tensors';
-import { DEFAULT_UMAP, pcaProject, placeAmongImages, umapProject, UMAP_MIN_POINTS, type UmapParams } from './projection';
+import { DEFAULT_UMAP, placeAmongImages, UMAP_MIN_POINTS, type UmapParams } from './projection';
+import { runOffThread } from '../jobs/compute';
 import type { ProjectStore, SplitName } from './store';
 import type { MapProjection } from './map-projections';
 
@@ -98,7 +99,12 @@ export async function buildEmbeddingMap(
   let coords = readCachedMap(store, features.modelId, datasetId, projection, key, ids);
   const cached = coords !== null;
   if (!coords) {
-    coords = projection === 'pca' ? pcaProject(x, ids.length, p, umap.seed) : await umapProject(x, ids.length, p, umap, ctx);
+    // Off the service's thread (jobs/compute.ts); x is copied there, the labels below need it here.
+    const context = ctx ?? silentContext();
+    coords =
+      projection === 'pca'
+        ? await runOffThread('pca', { x, n: ids.length, p, seed: umap.seed }, context)
+        : await runOffThread('umap', { x, n: ids.length, p, params: umap }, context);
     throwIfCancelled(ctx);
     writeCachedMap(store, features.modelId, datasetId, projection, key, ids, coords);
   }

@@ -8,11 +8,12 @@
 // never an issue. Score = 1 − p_given (cleanlab's self-confidence, inverted so the most
 // suspicious image comes first); the suggested class is the likeliest other class.
 import type { ClipModel } from '../clip';
-import type { JobContext } from '../jobs/context';
+import { silentContext, type JobContext } from '../jobs/context';
 import { DEFAULT_TEMPLATE } from '../lamm/config';
 import { zeroShotTextFeatures } from '../lamm/zeroshot';
 import { computeFeatures, imagesWithFeatures, loadFeatures } from './features';
-import { crossValidatedProbabilities, DEFAULT_FOLDS, PROBE_DEFAULTS } from './probe';
+import { DEFAULT_FOLDS, PROBE_DEFAULTS } from './probe';
+import { runOffThread } from '../jobs/compute';
 import type { ProjectStore, SplitName } from './store';
 
 /**
@@ -213,15 +214,12 @@ export async function findLabelIssues(
       )
     : null;
   ctx?.progress({ stage: 'label-issues', done: 0, total: folds });
-  const probs = await crossValidatedProbabilities(
-    x,
-    labels,
-    width,
-    classes.length,
-    { folds, seed: opts.seed, init, scale: row.scale(model), l2: row.l2 },
-    (done, total) => {
-      ctx?.progress({ stage: 'label-issues', done, total, message: `fold ${done} of ${total}` });
-    },
+  // Off the service's thread (jobs/compute.ts); x is not needed here afterwards, so it moves there.
+  const probs = await runOffThread(
+    'probe',
+    { x, labels, width, classes: classes.length, opts: { folds, seed: opts.seed, init, scale: row.scale(model), l2: row.l2 } },
+    ctx ?? silentContext(),
+    [x.buffer as ArrayBuffer],
   );
   const C = classes.length;
   const issues = findIssuesInProbabilities(probs, labels, C, filter).map((f) => ({

@@ -10,13 +10,13 @@
 // The service's JobRegistry can use `runTrainingJob(request, ctx, onEvent)` instead, which ties
 // cancel to the job's AbortSignal and progress to its JobContext.
 import { Worker } from 'node:worker_threads';
-import { pathToFileURL } from 'node:url';
 import { ProjectStore } from '../data/store';
 import type { EpochRecord, StepEvent } from '../lamm/trainer';
 import type { TrainOutcome, TrainRequest } from '../lamm/run';
 import { CancelledError, type JobContext, type Progress } from './context';
 import type { FromHost, ToHost } from '../gpu-host/protocol';
 import { firstLine } from '../errors';
+import { workerEntry } from './workers';
 
 export interface TrainJobRequest extends TrainRequest {
   /** The project's SQLite file (the worker opens its own connection). */
@@ -71,31 +71,9 @@ export interface TrainingJob {
 /** How long a cancelled worker may take to stop at a step boundary before it is terminated. */
 const CANCEL_GRACE_MS = 30_000;
 
-export interface WorkerEntry {
-  url: URL;
-  execArgv: string[];
-}
-
-let entryOverride: WorkerEntry | null = null;
-
-/**
- * Where the worker script is. From source (tsx, vitest) it is train-worker.ts beside this file,
- * loaded through a bootstrap that registers tsx in the worker; a bundled build (electron-vite) registers its compiled worker entry with
- * `setTrainingWorkerEntry`, or names it in LAMM_TRAIN_WORKER.
- */
-export function trainingWorkerEntry(): WorkerEntry {
-  if (entryOverride) return entryOverride;
-  if (process.env.LAMM_TRAIN_WORKER) return { url: pathToFileURL(process.env.LAMM_TRAIN_WORKER), execArgv: [] };
-  return { url: new URL('./train-worker.boot.mjs', import.meta.url), execArgv: [] };
-}
-
-export function setTrainingWorkerEntry(entry: WorkerEntry | null): void {
-  entryOverride = entry;
-}
-
 export function startTraining(request: TrainJobRequest, onEvent: (e: TrainJobEvent) => void = () => {}, relay?: GpuRelay): TrainingJob {
-  const entry = trainingWorkerEntry();
-  const worker = new Worker(entry.url, { workerData: { ...request, gpuHost: Boolean(relay) }, execArgv: entry.execArgv });
+  const entry = workerEntry('train-worker');
+  const worker = new Worker(entry.url, { workerData: { ...request, gpuHost: Boolean(relay) }, argv: entry.argv });
   const unrelay = relay?.onMessage((m) => worker.postMessage({ type: 'gpu', m } satisfies WorkerCommand));
   let runId: number | null = null;
   let settled = false;

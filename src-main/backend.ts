@@ -36,7 +36,8 @@ export interface BackendInfo {
 let selected: BackendInfo | null = null;
 let pending: Promise<BackendInfo> | null = null;
 
-const require = createRequire(import.meta.url);
+// Not named `require`: electron-vite puts its own `const require` shim into bundled chunks that use one.
+const resolveFromHere = createRequire(import.meta.url);
 
 async function tryBackend(name: BackendName, forced: boolean): Promise<Pick<BackendInfo, 'threads' | 'accelerator' | 'acceleratorSkipped' | 'adapter'>> {
   switch (name) {
@@ -52,7 +53,7 @@ async function tryBackend(name: BackendName, forced: boolean): Promise<Pick<Back
       return { threads: 1, adapter: await startWebGpu(forced) };
     case 'wasm': {
       const wasm = await import('@tensorflow/tfjs-backend-wasm');
-      const wasmDir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
+      const wasmDir = path.dirname(resolveFromHere.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
       wasm.setWasmPaths(wasmDir + path.sep);
       if (!(await tf.setBackend('wasm'))) throw new Error('wasm backend did not initialise');
       shareWasmIdentity();

@@ -25,7 +25,8 @@ export interface DoctorReport {
   forced: string | null;
 }
 
-const require = createRequire(import.meta.url);
+// Not named `require`: electron-vite puts its own `const require` shim into bundled chunks that use one.
+const resolveFromHere = createRequire(import.meta.url);
 const MIRROR_FIX = (pkg: string) =>
   `install from a mirror of the libtensorflow archives: TFJS_NODE_CDN_STORAGE=https://MIRROR/ npm install ${pkg}@4.22.0 (the mirror serves tensorflow/libtensorflow/libtensorflow-*-2.9.1.tar.gz), or TFJS_NODE_BASE_URI=https://MIRROR/PATH/libtensorflow- for another layout`;
 
@@ -33,7 +34,7 @@ function checkTfjsNode(name: 'tfjs-node-gpu' | 'tfjs-node'): BackendCheck {
   const pkg = `@tensorflow/${name}`;
   let dir: string;
   try {
-    dir = path.dirname(require.resolve(`${pkg}/package.json`));
+    dir = path.dirname(resolveFromHere.resolve(`${pkg}/package.json`));
   } catch {
     return {
       name,
@@ -84,7 +85,7 @@ function checkWebGpu(adapters: AdapterProbe[]): BackendCheck {
 
 function checkWasm(): BackendCheck {
   try {
-    require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm');
+    resolveFromHere.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm');
   } catch {
     return { name: 'wasm', loads: false, reason: '@tensorflow/tfjs-backend-wasm is not installed', fix: 'npm install' };
   }

@@ -1,0 +1,72 @@
+// The Electron build as electron-vite bundles it (global-setup builds it): every main and preload
+// file parses, and the bundled workers run under Node, which Electron's main process is: a
+// training job on the train worker, UMAP and the label-issue probes on the compute worker, each
+// equal to the same work run from source. (The window itself needs Electron: electron-smoke.)
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../src-main/backend';
+import { runOffThread } from '../../src-main/jobs/compute';
+import { silentContext } from '../../src-main/jobs/context';
+import { startTraining } from '../../src-main/jobs/training';
+import { setBundledWorkerDir } from '../../src-main/jobs/workers';
+import { makeProject, makeTinyModel, tempDir } from '../unit/lamm-fixture';
+import { ROOT } from './harness';
+
+const OUT = path.join(ROOT, 'out');
+const jsFiles = (dir: string): string[] =>
+  fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? jsFiles(path.join(dir, e.name)) : /\.[cm]?js$/.test(e.name) ? [path.join(dir, e.name)] : []));
+
+describe('the bundled Electron main process', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = tempDir('bundle');
+  });
+  afterAll(() => {
+    setBundledWorkerDir(null);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('parses: every file of out/main and out/preload', () => {
+    const files = [...jsFiles(path.join(OUT, 'main')), ...jsFiles(path.join(OUT, 'preload'))];
+    expect(files.map((f) => path.relative(OUT, f))).toEqual(expect.arrayContaining(['main/index.js', 'main/train-worker.js', 'main/compute-worker.js']));
+    for (const file of files) execFileSync(process.execPath, ['--check', file], { stdio: 'pipe' });
+  });
+
+  it('runs UMAP and the probes on the bundled compute worker as from source', async () => {
+    await initBackend();
+    const n = 40;
+    const p = 8;
+    const x = Float32Array.from({ length: n * p }, (_, i) => Math.sin(i * 1.3));
+    const labels = Int32Array.from({ length: n }, (_, i) => i % 2);
+    const umap = () => runOffThread('umap', { x: x.slice(), n, p, params: { nNeighbors: 5, minDist: 0.1, nEpochs: 30, seed: 1 } }, silentContext());
+    const probe = () => runOffThread('probe', { x: x.slice(), labels, width: p, classes: 2, opts: { folds: 2, steps: 10 } }, silentContext());
+    const [umapFromSource, probeFromSource] = [await umap(), await probe()];
+    setBundledWorkerDir(pathToFileURL(path.join(OUT, 'main/')));
+    try {
+      expect(await umap()).toEqual(umapFromSource);
+      expect(await probe()).toEqual(probeFromSource);
+    } finally {
+      setBundledWorkerDir(null);
+    }
+  });
+
+  it('trains a run on the bundled train worker', async () => {
+    const project = await makeProject(dir, 4);
+    project.store.close();
+    const modelDir = makeTinyModel(dir);
+    setBundledWorkerDir(pathToFileURL(path.join(OUT, 'main/')));
+    try {
+      const outcome = await startTraining({ dbFile: project.dbFile, modelDir, config: { shots: 2, epochs: 1, views: 1, batchSize: 4 } }).done;
+      expect(outcome.runId).toBeGreaterThan(0);
+      expect(outcome.trained.accuracy).toBeGreaterThanOrEqual(0);
+      expect(outcome.backend).toMatch(/wasm|cpu|webgpu|tensorflow/);
+    } finally {
+      setBundledWorkerDir(null);
+    }
+  });
+});

@@ -1,9 +1,11 @@
 // The Electron build as electron-vite bundles it (global-setup builds it): every main and preload
-// file parses, and the bundled workers run under Node, which Electron's main process is: a
+// file parses, every package it imports is one the packaged app carries (a runtime dependency,
+// not a dev one; optional ones are loaded in a try), and the bundled workers run under Node, which Electron's main process is: a
 // training job on the train worker, UMAP and the label-issue probes on the compute worker, each
 // equal to the same work run from source. (The window itself needs Electron: electron-smoke.)
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import { builtinModules } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,6 +37,20 @@ describe('the bundled Electron main process', () => {
     const files = [...jsFiles(path.join(OUT, 'main')), ...jsFiles(path.join(OUT, 'preload'))];
     expect(files.map((f) => path.relative(OUT, f))).toEqual(expect.arrayContaining(['main/index.js', 'main/train-worker.js', 'main/compute-worker.js']));
     for (const file of files) execFileSync(process.execPath, ['--check', file], { stdio: 'pipe' });
+  });
+
+  it('imports only packages the packaged app carries', () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+    const carried = new Set(['electron', ...Object.keys(pkg.dependencies), ...Object.keys(pkg.optionalDependencies ?? {})]);
+    const imported = new Set<string>();
+    for (const file of jsFiles(path.join(OUT, 'main')))
+      for (const m of fs.readFileSync(file, 'utf8').matchAll(/\bfrom\s*["']([^"']+)["']|\bimport\s*\(\s*["']([^"']+)["']\s*\)|^import\s*["']([^"']+)["']/gm)) {
+        const spec = m[1] ?? m[2] ?? m[3];
+        if (spec.startsWith('.') || spec.startsWith('node:') || builtinModules.includes(spec)) continue;
+        imported.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]);
+      }
+    expect(imported.size).toBeGreaterThan(3);
+    expect([...imported].filter((name) => !carried.has(name))).toEqual([]);
   });
 
   it('runs UMAP and the probes on the bundled compute worker as from source', async () => {

@@ -49,6 +49,35 @@ describe.skipIf(!HAS_CHROMIUM)('the embedding map', () => {
   const canvas = () => page.getByTestId('map-canvas');
   const attr = async (name: string) => Number(await canvas().getAttribute(name));
 
+  /** What the WebGL canvas shows: how many distinct (4-bit) colours, and the box (CSS px) of its non-white pixels. */
+  const drawnPixels = () =>
+    canvas()
+      .locator('canvas')
+      .first()
+      .evaluate((c: HTMLCanvasElement) => {
+        const probe = document.createElement('canvas');
+        probe.width = c.width;
+        probe.height = c.height;
+        const g = probe.getContext('2d')!;
+        g.drawImage(c, 0, 0);
+        const d = g.getImageData(0, 0, c.width, c.height).data;
+        const seen = new Set<number>();
+        let [x0, y0, x1, y1] = [Infinity, Infinity, -Infinity, -Infinity];
+        for (let i = 0; i < d.length; i += 4) {
+          const sum = d[i] + d[i + 1] + d[i + 2];
+          if (sum < 720) seen.add((d[i] >> 4) * 256 + (d[i + 1] >> 4) * 16 + (d[i + 2] >> 4));
+          if (sum > 740) continue;
+          const x = (i / 4) % c.width;
+          const y = Math.floor(i / 4 / c.width);
+          x0 = Math.min(x0, x);
+          x1 = Math.max(x1, x);
+          y0 = Math.min(y0, y);
+          y1 = Math.max(y1, y);
+        }
+        const dpr = c.width / c.clientWidth;
+        return { colours: seen.size, box: { x0: x0 / dpr, y0: y0 / dpr, x1: x1 / dpr, y1: y1 / dpr } };
+      });
+
   it('trains a short LAMM run on the demo', async () => {
     await page.goto(served.url);
     await page.waitForFunction(() => document.querySelector('[data-testid="open-project-name"]')?.textContent === 'demo', null, { timeout: JOB_TIMEOUT });
@@ -83,20 +112,7 @@ describe.skipIf(!HAS_CHROMIUM)('the embedding map', () => {
     expect(await attr('data-labels')).toBe(recipe.classes.length);
     expect(await attr('data-arrows')).toBe(recipe.classes.length);
     // The WebGL canvas really drew: many distinct colours, not a blank or black canvas.
-    const colours = await canvas()
-      .locator('canvas')
-      .first()
-      .evaluate((c: HTMLCanvasElement) => {
-        const probe = document.createElement('canvas');
-        probe.width = c.width;
-        probe.height = c.height;
-        const g = probe.getContext('2d')!;
-        g.drawImage(c, 0, 0);
-        const d = g.getImageData(0, 0, c.width, c.height).data;
-        const seen = new Set<number>();
-        for (let i = 0; i < d.length; i += 4 * 7) if (d[i] + d[i + 1] + d[i + 2] < 720) seen.add((d[i] >> 4) * 256 + (d[i + 1] >> 4) * 16 + (d[i + 2] >> 4));
-        return seen.size;
-      });
+    const { colours } = await drawnPixels();
     expect(colours).toBeGreaterThan(recipe.classes.length);
     await screenshot(page, '51-map-umap');
   });
@@ -120,42 +136,16 @@ describe.skipIf(!HAS_CHROMIUM)('the embedding map', () => {
     await screenshot(page, '52-map-lasso');
   });
 
-  /** The bounding box (CSS px) of the WebGL canvas's non-white pixels: where the points are drawn. */
-  const inkBox = () =>
-    canvas()
-      .locator('canvas')
-      .first()
-      .evaluate((c: HTMLCanvasElement) => {
-        const probe = document.createElement('canvas');
-        probe.width = c.width;
-        probe.height = c.height;
-        const g = probe.getContext('2d')!;
-        g.drawImage(c, 0, 0);
-        const d = g.getImageData(0, 0, c.width, c.height).data;
-        let [x0, y0, x1, y1] = [Infinity, Infinity, -Infinity, -Infinity];
-        for (let y = 0; y < c.height; y++)
-          for (let x = 0; x < c.width; x++) {
-            const i = (y * c.width + x) * 4;
-            if (d[i] + d[i + 1] + d[i + 2] > 740) continue;
-            x0 = Math.min(x0, x);
-            x1 = Math.max(x1, x);
-            y0 = Math.min(y0, y);
-            y1 = Math.max(y1, y);
-          }
-        const dpr = c.width / c.clientWidth;
-        return { x0: x0 / dpr, y0: y0 / dpr, x1: x1 / dpr, y1: y1 / dpr };
-      });
-
   it('zooms out around the pointer with the wheel and pans with a drag', async () => {
     await page.getByTestId('map-lasso').click(); // back to pan and zoom
     const box = (await canvas().boundingBox())!;
     const cx = box.x + box.width / 2;
     const cy = box.y + box.height / 2;
-    const before = await inkBox();
+    const before = (await drawnPixels()).box;
     await page.mouse.move(cx, cy);
     await page.mouse.wheel(0, 300); // out by e^-0.6 = 0.55
     await page.waitForTimeout(300);
-    const zoomed = await inkBox();
+    const zoomed = (await drawnPixels()).box;
     expect((zoomed.x1 - zoomed.x0) / (before.x1 - before.x0)).toBeCloseTo(Math.exp(-0.6), 1);
     expect((zoomed.y1 - zoomed.y0) / (before.y1 - before.y0)).toBeCloseTo(Math.exp(-0.6), 1);
     // The point under the pointer stays there: the drawing shrank towards the canvas centre.
@@ -164,7 +154,7 @@ describe.skipIf(!HAS_CHROMIUM)('the embedding map', () => {
     await page.mouse.move(cx + 60, cy + 40, { steps: 6 });
     await page.mouse.up();
     await page.waitForTimeout(300);
-    const panned = await inkBox();
+    const panned = (await drawnPixels()).box;
     expect(panned.x0 - zoomed.x0).toBeCloseTo(60, -0.5);
     expect(panned.y0 - zoomed.y0).toBeCloseTo(40, -0.5);
     await screenshot(page, '53-map-zoomed-out');

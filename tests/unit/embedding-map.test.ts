@@ -13,25 +13,12 @@ import { pcaProject, placeAmongImages, umapProject } from '../../src-main/data/p
 import type { ProjectStore } from '../../src-main/data/store';
 import { CancelledError, type JobContext } from '../../src-main/jobs/context';
 import { trainRun } from '../../src-main/lamm/run';
-import { makeProject, makeTinyModel, tempDir } from './lamm-fixture';
+import { makeProject, makeTinyModel, tempDir, unitClusters } from './lamm-fixture';
 
 /** C Gaussian clusters of n normalised P-d rows each. */
 function clusters(seed: number, C = 3, n = 30, P = 12) {
-  const normal = normalSampler(mulberry32(seed));
-  const centres = Array.from({ length: C }, () => Array.from({ length: P }, normal));
-  const x = new Float32Array(C * n * P);
-  const label = new Int32Array(C * n);
-  for (let i = 0; i < C * n; i++) {
-    label[i] = i % C;
-    let norm = 0;
-    for (let d = 0; d < P; d++) {
-      const v = centres[label[i]][d] + 0.15 * normal();
-      x[i * P + d] = v;
-      norm += v * v;
-    }
-    for (let d = 0; d < P; d++) x[i * P + d] /= Math.sqrt(norm);
-  }
-  return { x, label, N: C * n, P, C };
+  const { x, labels } = unitClusters(normalSampler(mulberry32(seed)), C, n, P, 0.15);
+  return { x, label: labels, N: C * n, P, C };
 }
 
 /** Mean distance within clusters over mean distance between: well below 1 when the map keeps them apart. */

@@ -4,22 +4,12 @@
 import { describe, expect, it } from 'vitest';
 import { initBackend } from '../../src-main/backend';
 import { mulberry32, normalSampler } from '../../src-main/clip/random';
+import { unitClusters } from './lamm-fixture';
 import { runInWorkerThread, runOffThread } from '../../src-main/jobs/compute';
 import { CancelledError, silentContext, type JobContext } from '../../src-main/jobs/context';
 
-/** C Gaussian clusters of n unit rows in P dimensions, and their labels. */
 function clusters(C = 3, n = 30, P = 12) {
-  const normal = normalSampler(mulberry32(5));
-  const centres = Array.from({ length: C }, () => Array.from({ length: P }, normal));
-  const x = new Float32Array(C * n * P);
-  const labels = new Int32Array(C * n);
-  for (let i = 0; i < C * n; i++) {
-    labels[i] = i % C;
-    let norm = 0;
-    for (let d = 0; d < P; d++) norm += (x[i * P + d] = centres[labels[i]][d] + 0.3 * normal()) ** 2;
-    for (let d = 0; d < P; d++) x[i * P + d] /= Math.sqrt(norm);
-  }
-  return { x, labels, N: C * n, P, C };
+  return { ...unitClusters(normalSampler(mulberry32(5)), C, n, P, 0.3), N: C * n, P, C };
 }
 
 const s = clusters();

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src-main/backend';
 import { mulberry32, normalSampler } from '../../src-main/clip/random';
+import { unitClusters } from './lamm-fixture';
 import { confidentThresholds, findIssuesInProbabilities, findLabelIssues } from '../../src-main/data/label-issues';
 import { crossValidatedProbabilities, fitSoftmaxRegression, probeProbabilities, stratifiedFolds } from '../../src-main/data/probe';
 import { generateDemoDataset, loadRecipe, DEMO_MODEL_DIR } from '../../src-main/demo/dataset';
@@ -29,19 +30,7 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 function synthetic(seed: number, C = 4, n = 40, P = 16, flips = 12, spread = 0.35) {
   const rand = mulberry32(seed);
   const normal = normalSampler(rand);
-  const centres = Array.from({ length: C }, () => Array.from({ length: P }, normal));
-  const x = new Float32Array(C * n * P);
-  const truth = new Int32Array(C * n);
-  for (let i = 0; i < C * n; i++) {
-    truth[i] = i % C;
-    let norm = 0;
-    for (let d = 0; d < P; d++) {
-      const v = centres[truth[i]][d] / Math.sqrt(P) + (spread * normal()) / Math.sqrt(P);
-      x[i * P + d] = v;
-      norm += v * v;
-    }
-    for (let d = 0; d < P; d++) x[i * P + d] /= Math.sqrt(norm);
-  }
+  const { x, labels: truth } = unitClusters(normal, C, n, P, spread, Math.sqrt(P));
   const labels = Int32Array.from(truth);
   const flipped = new Set<number>();
   while (flipped.size < flips) {

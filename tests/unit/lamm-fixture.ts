@@ -16,6 +16,27 @@ export const FIXTURE_CLASSES: { folder: string; rgb: [number, number, number] }[
   { folder: 'yellow_sun', rgb: [230, 220, 40] },
 ];
 
+/**
+ * Feature-like rows: C Gaussian clusters of n points each in P dimensions (centres and noise
+ * drawn from `normal`, in that order), scaled by 1/scale and put on the unit sphere. Labels i % C.
+ */
+export function unitClusters(normal: () => number, C: number, n: number, P: number, spread: number, scale = 1): { x: Float32Array; labels: Int32Array } {
+  const centres = Array.from({ length: C }, () => Array.from({ length: P }, normal));
+  const x = new Float32Array(C * n * P);
+  const labels = new Int32Array(C * n);
+  for (let i = 0; i < C * n; i++) {
+    labels[i] = i % C;
+    let norm = 0;
+    for (let d = 0; d < P; d++) {
+      const v = centres[labels[i]][d] / scale + (spread * normal()) / scale;
+      x[i * P + d] = v;
+      norm += v * v;
+    }
+    for (let d = 0; d < P; d++) x[i * P + d] /= Math.sqrt(norm);
+  }
+  return { x, labels };
+}
+
 export async function writeImageFolder(root: string, perClass: number, classes = FIXTURE_CLASSES, size = 40, seed = 1): Promise<void> {
   const random = mulberry32(seed);
   for (const c of classes) {

@@ -81,6 +81,19 @@ export function lammLoss(x: LossInputs, w: LossWeights): LossResult {
   });
 }
 
+/** One batch's side of the loss: everything but the text features and label embeddings being trained. */
+export type BatchInputs = Omit<LossInputs, 'textFeatures' | 'labelEmbeddings'>;
+
+/**
+ * The loss of one batch as the step differentiates it (lamm/step.ts): a function of the text
+ * features and label embeddings, and of this step's anchor when it follows the context
+ * (CoOp + LAMM; else the batch's constant zero-shot features).
+ */
+export function batchLoss(batch: BatchInputs, w: LossWeights) {
+  return (textFeatures: tf.Tensor2D, labelEmbeddings: tf.Tensor3D | null, anchorFeatures: tf.Tensor2D | null = null): LossResult =>
+    lammLoss({ ...batch, textFeatures, labelEmbeddings, zeroShotFeatures: anchorFeatures ?? batch.zeroShotFeatures }, w);
+}
+
 /** One-hot rows [B, C] (built directly: tf.oneHot refuses a single class, which a class-incremental task may have). */
 export function oneHot(labels: number[], numClasses: number): tf.Tensor2D {
   const values = new Float32Array(labels.length * numClasses);

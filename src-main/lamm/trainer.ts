@@ -9,7 +9,7 @@ import { mulberry32 } from '../clip/random';
 import type { ClipModel } from '../clip/types';
 import { throwIfCancelled, type JobContext } from '../jobs/context';
 import { effectiveLossWeights, type LossWeights, type TrainConfig } from './config';
-import { l2Normalize, lammLoss, oneHot } from './loss';
+import { batchLoss, l2Normalize, oneHot } from './loss';
 import { LOSS_TERMS, termsFromList, WEIGHTED_LOSS_TERMS, type LossTermValues } from './loss-terms';
 import { METHOD_SPECS } from './methods';
 import type { LabelTokenSetup } from './prompts';
@@ -113,19 +113,16 @@ export function trainingStep(s: TrainingStepInputs, tokensPerPass = TOKENS_PER_P
       labels: s.labels,
       context: s.context,
       anchor: s.anchor,
-      loss: (textFeatures, labels, anchorFeatures) =>
-        lammLoss(
-          {
-            textFeatures,
-            zeroShotFeatures: anchorFeatures ?? s.zeroShot,
-            imageFeatures: s.imageFeatures,
-            oneHotLabels: s.oneHotLabels,
-            labelEmbeddings: labels,
-            initialLabelEmbeddings: s.encoder.initialLabels,
-            logitScale: s.logitScale,
-          },
-          s.weights,
-        ),
+      loss: batchLoss(
+        {
+          zeroShotFeatures: s.zeroShot,
+          imageFeatures: s.imageFeatures,
+          oneHotLabels: s.oneHotLabels,
+          initialLabelEmbeddings: s.encoder.initialLabels,
+          logitScale: s.logitScale,
+        },
+        s.weights,
+      ),
     },
     tokensPerPass,
   );

@@ -7,7 +7,7 @@ import { initBackend } from '../../src-main/backend';
 import { loadClip } from '../../src-main/clip/model';
 import type { ClipModel } from '../../src-main/clip/types';
 import { lossWeights } from '../../src-main/lamm/config';
-import { lammLoss, oneHot } from '../../src-main/lamm/loss';
+import { batchLoss, lammLoss, oneHot } from '../../src-main/lamm/loss';
 import { setupLabelTokens } from '../../src-main/lamm/prompts';
 import { lossAndGradients } from '../../src-main/lamm/step';
 import { PromptEncoder } from '../../src-main/lamm/text';
@@ -88,19 +88,10 @@ describe.skipIf(!HAS_GOLDEN)('LAMM loss conformance (golden)', () => {
         encoder,
         labels: E,
         context: null,
-        loss: (text, e) =>
-          lammLoss(
-            {
-              textFeatures: text,
-              zeroShotFeatures: t0,
-              imageFeatures: f,
-              oneHotLabels: y,
-              labelEmbeddings: e,
-              initialLabelEmbeddings: encoder.initialLabels,
-              logitScale: model.logitScale,
-            },
-            lossWeights(g.lambda),
-          ),
+        loss: batchLoss(
+          { zeroShotFeatures: t0, imageFeatures: f, oneHotLabels: y, initialLabelEmbeddings: encoder.initialLabels, logitScale: model.logitScale },
+          lossWeights(g.lambda),
+        ),
       },
       1,
       1,

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { embedTexts, loadClip, type ClipModel } from '../../src-main/clip';
-import { lammLoss, oneHot } from '../../src-main/lamm/loss';
+import { batchLoss, oneHot } from '../../src-main/lamm/loss';
 import { setupLabelTokens } from '../../src-main/lamm/prompts';
 import { lossAndGradients } from '../../src-main/lamm/step';
 import { PromptEncoder } from '../../src-main/lamm/text';
@@ -37,19 +37,10 @@ async function goldenStep(model: ClipModel) {
   const f = tf.tensor2d(g.image_features);
   const y = oneHot(g.labels, g.classnames.length);
   const before = tf.memory().numTensors;
-  const loss = (text: tf.Tensor2D, e: tf.Tensor3D | null) =>
-    lammLoss(
-      {
-        textFeatures: text,
-        zeroShotFeatures: t0,
-        imageFeatures: f,
-        oneHotLabels: y,
-        labelEmbeddings: e,
-        initialLabelEmbeddings: encoder.initialLabels,
-        logitScale: model.logitScale,
-      },
-      g.lambda,
-    );
+  const loss = batchLoss(
+    { zeroShotFeatures: t0, imageFeatures: f, oneHotLabels: y, initialLabelEmbeddings: encoder.initialLabels, logitScale: model.logitScale },
+    g.lambda,
+  );
   const terms = tf.tidy(() => {
     const r = loss(encoder.encode(E), E);
     return tf.stack([r.total, r.terms.ce, r.terms.wc, r.terms.cos, r.terms.kd]);

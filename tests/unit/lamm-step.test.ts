@@ -8,7 +8,7 @@ import { loadClip } from '../../src-main/clip/model';
 import { mulberry32 } from '../../src-main/clip/random';
 import type { ClipModel } from '../../src-main/clip/types';
 import { lossWeights } from '../../src-main/lamm/config';
-import { lammLoss, oneHot } from '../../src-main/lamm/loss';
+import { batchLoss, oneHot } from '../../src-main/lamm/loss';
 import { setupLabelTokens } from '../../src-main/lamm/prompts';
 import { lossAndGradients } from '../../src-main/lamm/step';
 import { PromptEncoder } from '../../src-main/lamm/text';
@@ -57,19 +57,10 @@ describe('chunked training step', () => {
       encoder,
       labels,
       context,
-      loss: (text: tf.Tensor2D, e: tf.Tensor3D | null) =>
-        lammLoss(
-          {
-            textFeatures: text,
-            zeroShotFeatures: t0,
-            imageFeatures: f,
-            oneHotLabels: y,
-            labelEmbeddings: e,
-            initialLabelEmbeddings: encoder.initialLabels,
-            logitScale: model.logitScale,
-          },
-          lossWeights(),
-        ),
+      loss: batchLoss(
+        { zeroShotFeatures: t0, imageFeatures: f, oneHotLabels: y, initialLabelEmbeddings: encoder.initialLabels, logitScale: model.logitScale },
+        lossWeights(),
+      ),
     };
     const before = tf.memory().numTensors;
     const whole = lossAndGradients(inputs, 1e9);
@@ -117,19 +108,10 @@ describe('template prefix cache (pure LAMM)', () => {
         encoder,
         labels,
         context: null,
-        loss: (text, e) =>
-          lammLoss(
-            {
-              textFeatures: text,
-              zeroShotFeatures: t0,
-              imageFeatures: f,
-              oneHotLabels: y,
-              labelEmbeddings: e,
-              initialLabelEmbeddings: encoder.initialLabels,
-              logitScale: model.logitScale,
-            },
-            lossWeights(),
-          ),
+        loss: batchLoss(
+          { zeroShotFeatures: t0, imageFeatures: f, oneHotLabels: y, initialLabelEmbeddings: encoder.initialLabels, logitScale: model.logitScale },
+          lossWeights(),
+        ),
       });
       const out = { t0: t0.dataSync().slice(), terms: r.terms.dataSync().slice(), grad: r.grads[labels.name].dataSync().slice() };
       tf.dispose([t0, r.terms, r.predicted, ...Object.values(r.grads)]);

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { HAS_CHROMIUM, launchBrowser, screenshot, startServe, type Served } from './harness';
+import { HAS_CHROMIUM, openApp, screenshot, type Served } from './harness';
 import { mulberry32, shuffleInPlace } from '../../src-main/clip/random';
 import { DEMO_MODEL_DIR, generateDemoDataset, loadRecipe } from '../../src-main/demo/dataset';
 
@@ -37,11 +37,7 @@ describe.skipIf(!HAS_CHROMIUM)('label issues on the demo with flipped labels', (
       fs.renameSync(path.join(data, 'train', folder, file), path.join(data, 'train', to, `from-${folder}-${file}`));
       moved.set(`train/${to}/from-${folder}-${file}`, folder);
     }
-    served = await startServe();
-    ({ browser, page } = await launchBrowser());
-    page.on('pageerror', (e) => console.error('page error:', e.message));
-    await page.goto(served.url);
-    await page.getByTestId('status-bar').getByText('connected').waitFor();
+    ({ served, browser, page } = await openApp());
   });
   afterAll(async () => {
     await browser?.close();

@@ -11,7 +11,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { HAS_CHROMIUM, launchBrowser, SCREENSHOT_DIR, screenshot, startServe, type Served } from './harness';
+import { HAS_CHROMIUM, openApp, screenshot, SCREENSHOT_DIR, type Served } from './harness';
 import { importFolder } from '../../src-main/data/import';
 import { ProjectStore } from '../../src-main/data/store';
 
@@ -55,11 +55,7 @@ describe.skipIf(!HAS_CHROMIUM)('the Curate grid by mouse and keyboard', () => {
     const store = ProjectStore.open(dbFile);
     await importFolder(store, data);
     store.close();
-    served = await startServe(['--db', dbFile]);
-    ({ browser, page } = await launchBrowser());
-    page.on('pageerror', (e) => console.error('page error:', e.message));
-    await page.goto(served.url);
-    await page.getByTestId('status-bar').getByText('connected').waitFor();
+    ({ served, browser, page } = await openApp(['--db', dbFile]));
   });
   afterAll(async () => {
     await browser?.close();

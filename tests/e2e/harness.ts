@@ -76,6 +76,16 @@ export async function launchBrowser(): Promise<{ browser: Browser; page: Page }>
   return { browser, page };
 }
 
+/** `lamm serve ARGS` and a browser page on it, connected to the engine; page errors go to the test's log. */
+export async function openApp(args: string[] = []): Promise<{ served: Served; browser: Browser; page: Page }> {
+  const served = await startServe(args);
+  const { browser, page } = await launchBrowser();
+  page.on('pageerror', (e) => console.error('page error:', e.message));
+  await page.goto(served.url);
+  await page.getByTestId('status-bar').getByText('connected').waitFor();
+  return { served, browser, page };
+}
+
 /** Saves test-output/e2e/<name>.png of the window with `locator` scrolled to its top (a card below the fold). */
 export async function screenshotAt(page: Page, locator: Locator, name: string): Promise<string> {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });

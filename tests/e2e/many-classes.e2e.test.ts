@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTinyModel, writeImageFolder } from '../unit/lamm-fixture';
-import { HAS_CHROMIUM, launchBrowser, ROOT, screenshot, screenshotAt, startServe, type Served } from './harness';
+import { HAS_CHROMIUM, openApp, ROOT, screenshot, screenshotAt, type Served } from './harness';
 
 /** Classes in the project: enough that a hand-drawn matrix or a plain table breaks. */
 const CLASSES = 300;
@@ -38,11 +38,7 @@ describe.skipIf(!HAS_CHROMIUM)(`${CLASSES} classes in the browser`, () => {
     };
     lamm('zeroshot', '--model', model, '--data', data, '--db', dbPath);
     lamm('train', '--model', model, '--data', data, '--db', dbPath, '--shots', '2', '--epochs', '3');
-    served = await startServe(['--db', dbPath]);
-    ({ browser, page } = await launchBrowser());
-    page.on('pageerror', (e) => console.error('page error:', e.message));
-    await page.goto(served.url);
-    await page.getByTestId('status-bar').getByText('connected').waitFor();
+    ({ served, browser, page } = await openApp(['--db', dbPath]));
   }, 300_000);
   afterAll(async () => {
     await browser?.close();

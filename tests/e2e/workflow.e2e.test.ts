@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { HAS_CHROMIUM, launchBrowser, screenshot, startServe, type Served } from './harness';
+import { HAS_CHROMIUM, openApp, screenshot, type Served } from './harness';
 import { FIXTURE_CLASSES, makeTinyModel, writeImageFolder } from '../unit/lamm-fixture';
 
 const JOB_TIMEOUT = 240_000;
@@ -25,11 +25,7 @@ describe.skipIf(!HAS_CHROMIUM)('LAMM Studio workflow in a browser', () => {
   beforeAll(async () => {
     await writeImageFolder(data, 8);
     modelDir = makeTinyModel(dir);
-    served = await startServe();
-    ({ browser, page } = await launchBrowser());
-    page.on('pageerror', (e) => console.error('page error:', e.message));
-    await page.goto(served.url);
-    await page.getByTestId('status-bar').getByText('connected').waitFor();
+    ({ served, browser, page } = await openApp());
   });
   afterAll(async () => {
     await browser?.close();

@@ -1,6 +1,8 @@
 // The Electron build as electron-vite bundles it (global-setup builds it): every main and preload
 // file parses, every package it imports is one the packaged app carries (a runtime dependency,
-// not a dev one; optional ones are loaded in a try), and the bundled workers run under Node, which Electron's main process is: a
+// not a dev one; optional ones are loaded in a try), the bundled main process starts under Node
+// with a stand-in for Electron's API (tests/e2e/fake-electron) and serves the window, its IPC and
+// the demo, and the bundled workers run under Node, which Electron's main process is: a
 // training job on the train worker, UMAP and the label-issue probes on the compute worker, each
 // equal to the same work run from source. (The window itself needs Electron: electron-smoke.)
 import { execFileSync } from 'node:child_process';
@@ -51,6 +53,34 @@ describe('the bundled Electron main process', () => {
       }
     expect(imported.size).toBeGreaterThan(3);
     expect([...imported].filter((name) => !carried.has(name))).toEqual([]);
+  });
+
+  it('starts under a stand-in Electron: serves the page, answers the window only, opens the demo, quits', async () => {
+    const stdout = execFileSync(
+      process.execPath,
+      ['--import', path.join(ROOT, 'tests/e2e/fake-electron/register.mjs'), path.join(OUT, 'main/index.js'), '--demo'],
+      {
+        cwd: ROOT,
+        env: { ...process.env, LAMM_STATE_DIR: path.join(dir, 'state') },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        timeout: 240_000,
+      },
+    ).toString();
+    const line = stdout.split('\n').find((l) => l.startsWith('FAKE_ELECTRON_REPORT '));
+    expect(line, stdout).toBeDefined();
+    const r = JSON.parse(line!.slice('FAKE_ELECTRON_REPORT '.length));
+    expect(r.driverError).toBeUndefined();
+    expect(r.window.url).toBe('app://lamm/index.html');
+    expect(r.window.sandbox).toBe(true);
+    expect(fs.existsSync(r.window.preload)).toBe(true);
+    expect(r.page).toEqual({ status: 200, csp: expect.stringContaining("script-src 'self';"), hasRoot: true });
+    expect(r.traversal).toBe(404);
+    expect(r.schemes).toEqual(['app', 'lamm-thumb']);
+    expect(r.listJobs).toBe(true);
+    expect(r.badParams).toEqual({ ok: false, error: 'openProject: expected object, received number' });
+    expect(r.stranger).toEqual({ ok: false, error: 'request from an unknown page refused' });
+    expect(r.demo).toEqual({ status: 'done', images: 448, models: 1 });
+    expect(r.menu).toBe(true);
   });
 
   it('runs UMAP and the probes on the bundled compute worker as from source', async () => {

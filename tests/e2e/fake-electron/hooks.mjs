@@ -1,0 +1,5 @@
+// Module resolution hook: the bare specifier `electron` is the fake beside this file.
+export async function resolve(specifier, context, nextResolve) {
+  if (specifier === 'electron') return { url: new URL('./electron.mjs', import.meta.url).href, shortCircuit: true };
+  return nextResolve(specifier, context);
+}

@@ -1,7 +1,7 @@
 // The CPU-heavy, pure steps of curation jobs, run on a worker thread so that the thread that
 // answers the UI (`lamm serve`'s WebSocket, Electron's IPC) keeps answering, and a cancel is
-// heard: UMAP's neighbour search and the label-issue probes block for seconds to minutes on
-// large datasets (bench/service-stall.ts). Each task is one entry of COMPUTE_TASKS: its inputs
+// heard: on the service's thread, UMAP's neighbour search and the label-issue probes blocked it
+// for 0.6 s on the 448-image demo, and they grow with the dataset (bench/service-stall.ts). Each task is one entry of COMPUTE_TASKS: its inputs
 // and output are plain data (typed arrays move between threads), its progress and cancel go
 // through the JobContext the worker builds from the caller's.
 //
@@ -12,6 +12,9 @@ import type { UmapParams } from '../data/projection';
 import { firstLine } from '../errors';
 import { CancelledError, throwIfCancelled, type JobContext, type Progress } from './context';
 import { workerEntry } from './workers';
+
+/** How long a cancelled task may run on before its worker is terminated. */
+const CANCEL_GRACE_MS = 2_000;
 
 // Each task imports what it runs when it runs, so a worker loads only its own task's modules
 // (UMAP's worker does not load TensorFlow.js).
@@ -95,6 +98,3 @@ export function runOffThread<T extends ComputeTask>(task: T, args: ComputeArgs<T
     worker.on('exit', (code) => finish(ctx.signal.aborted ? new CancelledError() : new Error(`${task} worker exited (code ${code}) without a result`)));
   });
 }
-
-/** How long a cancelled task may run on before its worker is terminated. */
-const CANCEL_GRACE_MS = 2_000;

@@ -37,7 +37,7 @@ const CURSOR_ID = 'thumb-cursor';
 /**
  * Faster than this (px/ms, about 33 px a frame at 60 Hz) rows mount without their thumbnails: a
  * row is then on screen for a few frames at most, and fetching and decoding its images is what
- * drops frames. A mouse wheel or a trackpad glide stays below it; a fling or a dragged scroll bar
+ * drops frames. A wheel turned at an easy pace or a trackpad glide stays below it; a fling or a dragged scroll bar
  * does not.
  */
 const FAST_SCROLL_PX_PER_MS = 2;

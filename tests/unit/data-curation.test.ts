@@ -1,27 +1,22 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { embedImages, embedTexts, loadClip, normalizeRow, type ClipModel } from '../../src-main/clip';
 import { classCounts, findNearDuplicates, groupDuplicates, moveToSplit, relabel, searchByText, setExcluded } from '../../src-main/data/curation';
 import { importFolder } from '../../src-main/data/import';
-import { ProjectStore } from '../../src-main/data/store';
 import { GOLDEN_MODEL_DIR, HAS_GOLDEN } from '../helpers/golden';
-import { makeClassFolder, pixels, tempDir } from './data-fixtures';
+import { makeClassFolder, pixels, storesClosedAfterEach, tempDir } from './data-fixtures';
 
-const stores: ProjectStore[] = [];
+const open = storesClosedAfterEach();
 async function project(classes: Record<string, number>) {
   const dir = tempDir();
   const data = path.join(dir, 'DATA');
   await makeClassFolder(data, classes);
-  const store = ProjectStore.open(path.join(dir, 'p.lamm'));
-  stores.push(store);
+  const store = open(path.join(dir, 'p.lamm'));
   const { datasetId } = await importFolder(store, data);
   return { store, datasetId, data };
 }
-afterEach(() => {
-  while (stores.length) stores.pop()!.close();
-});
 
 const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, v, k) => s + v * b[k], 0);
 

@@ -1,21 +1,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { embedImages, embedPixels, loadClip, type ClipModel } from '../../src-main/clip';
 import { augmentedView } from '../../src-main/clip/augment';
 import { decodeImage } from '../../src-main/clip/preprocess';
 import { computeFeatures, featureCacheKey, loadFeatures, viewSeed } from '../../src-main/data/features';
 import { importFolder } from '../../src-main/data/import';
-import { ProjectStore } from '../../src-main/data/store';
+import type { ProjectStore } from '../../src-main/data/store';
 import { CancelledError, type Progress } from '../../src-main/jobs/context';
 import { GOLDEN_MODEL_DIR, HAS_GOLDEN, maxAbsDiff } from '../helpers/golden';
-import { tempDir, writeImage } from './data-fixtures';
+import { storesClosedAfterEach, tempDir, writeImage } from './data-fixtures';
 
-const stores: ProjectStore[] = [];
-afterEach(() => {
-  while (stores.length) stores.pop()!.close();
-});
+const open = storesClosedAfterEach();
 
 /** Six images of varied sizes (some need resize + crop) in two classes. */
 async function project(): Promise<{ store: ProjectStore; datasetId: number; data: string }> {
@@ -30,8 +27,7 @@ async function project(): Promise<{ store: ProjectStore; datasetId: number; data
     [45, 45],
   ];
   for (let i = 0; i < sizes.length; i++) await writeImage(path.join(data, i % 2 ? 'odd' : 'even', `${i}.png`), 100 + i, 'png', ...sizes[i]);
-  const store = ProjectStore.open(path.join(dir, 'project.lamm'));
-  stores.push(store);
+  const store = open(path.join(dir, 'project.lamm'));
   const { datasetId } = await importFolder(store, data);
   return { store, datasetId, data };
 }

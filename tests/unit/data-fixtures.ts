@@ -4,12 +4,30 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
+import { afterEach } from 'vitest';
 import { mulberry32 } from '../../src-main/clip/random';
+import { ProjectStore } from '../../src-main/data/store';
 
 export type FixtureFormat = 'jpeg' | 'png' | 'webp' | 'gif' | 'tiff' | 'bmp';
 
 export function tempDir(prefix = 'lamm-data-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/**
+ * ProjectStore.open for one test file, closing every store it opened after each test. Call it at
+ * the file's top level: it registers that afterEach.
+ */
+export function storesClosedAfterEach(): (file: string) => ProjectStore {
+  const stores: ProjectStore[] = [];
+  afterEach(() => {
+    while (stores.length) stores.pop()!.close();
+  });
+  return (file) => {
+    const store = ProjectStore.open(file);
+    stores.push(store);
+    return store;
+  };
 }
 
 /** Deterministic RGB pixels: a base colour plus seeded blocks, so different seeds give different images. */

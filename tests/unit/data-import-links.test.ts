@@ -4,21 +4,13 @@
 // skipped silently or reported as a "broken link".
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { classCounts } from '../../src-main/data/curation';
 import { importFolder } from '../../src-main/data/import';
-import { ProjectStore } from '../../src-main/data/store';
-import { makeClassFolder, tempDir, writeImage } from './data-fixtures';
+import { makeClassFolder, storesClosedAfterEach, tempDir, writeImage } from './data-fixtures';
 
-const stores: ProjectStore[] = [];
-function openStore(dir: string): ProjectStore {
-  const s = ProjectStore.open(path.join(dir, 'project.lamm'));
-  stores.push(s);
-  return s;
-}
-afterEach(() => {
-  while (stores.length) stores.pop()!.close();
-});
+const open = storesClosedAfterEach();
+const openStore = (dir: string) => open(path.join(dir, 'project.lamm'));
 
 describe('links in the data folder', () => {
   it('follows a class folder that is a symbolic link (flat layout)', async () => {

@@ -2,24 +2,17 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CancelledError } from '../../src-main/jobs/context';
 import { classCounts, exactDuplicateGroups, moveToSplit, relabel, renamePrompt, setExcluded } from '../../src-main/data/curation';
 import { importFolder } from '../../src-main/data/import';
 import { selectShots, setSeededSplit, testCount } from '../../src-main/data/splits';
 import { ProjectStore } from '../../src-main/data/store';
 import { ensureThumbnails, thumbnailFile } from '../../src-main/data/thumbnails';
-import { encodeImage, makeClassFolder, tempDir, writeImage } from './data-fixtures';
+import { encodeImage, makeClassFolder, storesClosedAfterEach, tempDir, writeImage } from './data-fixtures';
 
-const stores: ProjectStore[] = [];
-function openStore(dir: string): ProjectStore {
-  const s = ProjectStore.open(path.join(dir, 'project.lamm'));
-  stores.push(s);
-  return s;
-}
-afterEach(() => {
-  while (stores.length) stores.pop()!.close();
-});
+const open = storesClosedAfterEach();
+const openStore = (dir: string) => open(path.join(dir, 'project.lamm'));
 
 /** A messy folder: nested folders, unicode and spaces, every format, bad files and duplicates. */
 async function messyFolder(root: string) {
@@ -290,8 +283,7 @@ describe('folder import', () => {
     const dir = tempDir();
     const data = path.join(dir, 'DATA');
     await makeClassFolder(data, { a: 3, b: 2 });
-    const store = ProjectStore.open(path.join(data, 'inside.lamm')); // the project lives in the data folder
-    stores.push(store);
+    const store = open(path.join(data, 'inside.lamm')); // the project lives in the data folder
     const first = await importFolder(store, data);
     expect(first).toMatchObject({ images: 5, classes: 2, skipped: [] });
     const images = store.listImages(first.datasetId);

@@ -14,7 +14,7 @@ import { currentOwner, ownedTempPath } from '../../src-main/data/owner';
 import { ProjectStore } from '../../src-main/data/store';
 import { thumbnailFile } from '../../src-main/data/thumbnails';
 import { REPO_ROOT } from '../helpers/golden';
-import { makeClassFolder, tempDir } from './data-fixtures';
+import { makeClassFolder, storesClosedAfterEach, tempDir } from './data-fixtures';
 
 const STORE_MODULE = pathToFileURL(path.join(REPO_ROOT, 'src-main/data/store.ts')).href;
 const IMPORT_MODULE = pathToFileURL(path.join(REPO_ROOT, 'src-main/data/import.ts')).href;
@@ -73,15 +73,7 @@ function runScript(dir: string, name: string, source: string, args: string[]) {
   return { child, exited, firstLine, stdout: () => stdout };
 }
 
-const stores: ProjectStore[] = [];
-function open(file: string): ProjectStore {
-  const s = ProjectStore.open(file);
-  stores.push(s);
-  return s;
-}
-afterEach(() => {
-  while (stores.length) stores.pop()!.close();
-});
+const open = storesClosedAfterEach();
 
 describe('work of a process that died', () => {
   it('marks the runs of a SIGKILLed process interrupted on the next open, and only those', async () => {

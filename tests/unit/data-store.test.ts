@@ -1,22 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { blobToFloats, floatsToBlob, LAMM_APPLICATION_ID, MIGRATIONS, openDatabase, SCHEMA_VERSION } from '../../src-main/data/db';
 import { importFolder } from '../../src-main/data/import';
 import { defaultPromptName, ProjectStore } from '../../src-main/data/store';
 import { LOSS_TERMS, termsFromList } from '../../src-main/lamm/loss-terms';
-import { makeClassFolder, tempDir } from './data-fixtures';
+import { makeClassFolder, storesClosedAfterEach, tempDir } from './data-fixtures';
 
-const stores: ProjectStore[] = [];
-function open(file: string): ProjectStore {
-  const s = ProjectStore.open(file);
-  stores.push(s);
-  return s;
-}
-afterEach(() => {
-  while (stores.length) stores.pop()!.close();
-});
+const open = storesClosedAfterEach();
 
 describe('project database', () => {
   it('opens in WAL mode with foreign keys, migrated to the latest schema, idempotently', () => {

@@ -7,7 +7,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src-main/backend';
 import { loadClip } from '../../src-main/clip/model';
-import { mulberry32 } from '../../src-main/clip/random';
 import type { ClipModel } from '../../src-main/clip/types';
 import { DEFAULT_TRAIN_CONFIG, lossWeights, resolveTrainConfig, type LossWeights } from '../../src-main/lamm/config';
 import { oneHot } from '../../src-main/lamm/loss';
@@ -17,7 +16,7 @@ import { setupLabelTokens } from '../../src-main/lamm/prompts';
 import { PromptEncoder } from '../../src-main/lamm/text';
 import { anchorFollowsContext, lossWeightsFor, trainingStep } from '../../src-main/lamm/trainer';
 import { maxAbsDiff } from '../helpers/golden';
-import { makeTinyModel, tempDir } from './lamm-fixture';
+import { makeTinyModel, perturbedVariable, randomUnitRows, tempDir } from './lamm-fixture';
 
 const weights: LossWeights = lossWeights({ wc: 1, cos: 1, kd: 0.05, T: 2 });
 
@@ -70,22 +69,11 @@ describe('CoOp+LAMM anchor', () => {
   });
 
   it('has the terms and gradients of the plain formula, in one pass and in chunks', () => {
-    const random = mulberry32(5);
-    const labels = tf.variable<tf.Rank.R3>(
-      tf.tidy(() => tf.add(encoder.initialLabels, tf.mul(0.05, tf.randomNormal(encoder.initialLabels.shape, 0, 1, 'float32', 7)))),
-    );
+    const labels = perturbedVariable(encoder.initialLabels, 0.05, 7);
     // A context already moved away from "a photo of a", as after some steps.
-    const context = tf.variable<tf.Rank.R2>(
-      tf.tidy(() => tf.add(encoder.initialContext, tf.mul(0.05, tf.randomNormal(encoder.initialContext.shape, 0, 1, 'float32', 8)))),
-    );
+    const context = perturbedVariable(encoder.initialContext, 0.05, 8);
     const width = model.config.projectionDim;
-    const f = tf.tidy(() => {
-      const x = tf.tensor2d(
-        Float32Array.from({ length: 6 * width }, () => random() - 0.5),
-        [6, width],
-      );
-      return tf.div(x, tf.norm(x, 'euclidean', 1, true)) as tf.Tensor2D;
-    });
+    const f = randomUnitRows(5, 6, width);
     const y = oneHot([0, 1, 2, 3, 1, 2], 4);
     const zeroShot = tf.tidy(() => encoder.encode());
 

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { mulberry32 } from '../../src-main/clip/random';
 import { TINY_SPEC, writeSyntheticClip } from '../../src-main/clip/synthetic';
@@ -35,6 +36,23 @@ export function unitClusters(normal: () => number, C: number, n: number, P: numb
     for (let d = 0; d < P; d++) x[i * P + d] /= Math.sqrt(norm);
   }
   return { x, labels };
+}
+
+/** `rows` seeded image-feature-like rows of `width` (uniform in [-0.5, 0.5), then L2-normalised). */
+export function randomUnitRows(seed: number, rows: number, width: number): tf.Tensor2D {
+  const random = mulberry32(seed);
+  return tf.tidy(() => {
+    const x = tf.tensor2d(
+      Float32Array.from({ length: rows * width }, () => random() - 0.5),
+      [rows, width],
+    );
+    return tf.div(x, tf.norm(x, 'euclidean', 1, true)) as tf.Tensor2D;
+  });
+}
+
+/** A trainable copy of `start` moved by seeded Gaussian noise of standard deviation `scale`, so every loss term has a gradient. */
+export function perturbedVariable<R extends tf.Rank>(start: tf.Tensor<R>, scale: number, seed: number): tf.Variable<R> {
+  return tf.variable<R>(tf.tidy(() => tf.add(start, tf.mul(scale, tf.randomNormal(start.shape, 0, 1, 'float32', seed)))));
 }
 
 export async function writeImageFolder(root: string, perClass: number, classes = FIXTURE_CLASSES, size = 40, seed = 1): Promise<void> {

@@ -5,7 +5,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src-main/backend';
 import { loadClip } from '../../src-main/clip/model';
-import { mulberry32 } from '../../src-main/clip/random';
 import type { ClipModel } from '../../src-main/clip/types';
 import { lossWeights } from '../../src-main/lamm/config';
 import { batchLoss, oneHot } from '../../src-main/lamm/loss';
@@ -13,7 +12,7 @@ import { setupLabelTokens } from '../../src-main/lamm/prompts';
 import { lossAndGradients } from '../../src-main/lamm/step';
 import { PromptEncoder } from '../../src-main/lamm/text';
 import { maxAbsDiff } from '../helpers/golden';
-import { makeTinyModel, tempDir } from './lamm-fixture';
+import { makeTinyModel, perturbedVariable, randomUnitRows, tempDir } from './lamm-fixture';
 
 describe('chunked training step', () => {
   let dir: string;
@@ -37,20 +36,11 @@ describe('chunked training step', () => {
     ['coop', false, true],
     ['coop+lamm', true, true],
   ] as const)('matches the single pass (%s)', (_name, trainLabels, trainContext) => {
-    const random = mulberry32(4);
     // Perturb the starting point so every term (wc, cos, kd) has a gradient.
-    const labels = trainLabels
-      ? tf.variable<tf.Rank.R3>(tf.tidy(() => tf.add(encoder.initialLabels, tf.mul(0.05, tf.randomNormal(encoder.initialLabels.shape, 0, 1, 'float32', 3)))))
-      : null;
+    const labels = trainLabels ? perturbedVariable(encoder.initialLabels, 0.05, 3) : null;
     const context = trainContext ? tf.variable<tf.Rank.R2>(tf.tidy(() => tf.add(encoder.initialContext, 0.02))) : null;
     const width = model.config.projectionDim;
-    const f = tf.tidy(() => {
-      const x = tf.tensor2d(
-        Float32Array.from({ length: 6 * width }, () => random() - 0.5),
-        [6, width],
-      );
-      return tf.div(x, tf.norm(x, 'euclidean', 1, true)) as tf.Tensor2D;
-    });
+    const f = randomUnitRows(4, 6, width);
     const y = oneHot([0, 1, 2, 3, 4, 1], 5);
     const t0 = encoder.encode();
     const inputs = {
@@ -89,18 +79,9 @@ describe('template prefix cache (pure LAMM)', () => {
     const cached = new PromptEncoder(model, setup);
     const whole = new PromptEncoder(model, setup, { prefixCache: false });
     expect(cached.tokensPerClass()).toBe(whole.tokensPerClass() - setup.labelStart);
-    const random = mulberry32(9);
     const width = model.config.projectionDim;
-    const labels = tf.variable<tf.Rank.R3>(
-      tf.tidy(() => tf.add(whole.initialLabels, tf.mul(0.05, tf.randomNormal(whole.initialLabels.shape, 0, 1, 'float32', 5)))),
-    );
-    const f = tf.tidy(() => {
-      const x = tf.tensor2d(
-        Float32Array.from({ length: 6 * width }, () => random() - 0.5),
-        [6, width],
-      );
-      return tf.div(x, tf.norm(x, 'euclidean', 1, true)) as tf.Tensor2D;
-    });
+    const labels = perturbedVariable(whole.initialLabels, 0.05, 5);
+    const f = randomUnitRows(9, 6, width);
     const y = oneHot([0, 1, 2, 3, 4, 1], 5);
     const run = (encoder: PromptEncoder) => {
       const t0 = encoder.encode();

@@ -8,6 +8,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findNodeGyp } from './find-node-gyp.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const nativeDir = path.join(root, 'native');
@@ -26,7 +27,7 @@ function main() {
     console.log(`${TAG}: skipped (LAMM_NATIVE=0)`);
     return;
   }
-  const gyp = nodeGyp();
+  const gyp = findNodeGyp();
   if (!gyp) return warn('node-gyp not found (it ships with npm)');
   const args = [gyp, 'rebuild', '--release', ...nodedirArgs()];
   const result = spawnSync(process.execPath, args, { cwd: nativeDir, encoding: 'utf8', stdio: verbose ? 'inherit' : 'pipe' });
@@ -63,22 +64,6 @@ function selfTest() {
     }
   }
   return addon.info();
-}
-
-/** npm's own node-gyp: on PATH in npm scripts, else found from npm's files. */
-function nodeGyp() {
-  const candidates = [
-    process.env.npm_config_node_gyp,
-    process.env.npm_execpath && path.join(path.dirname(process.env.npm_execpath), '..', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
-    path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
-    path.join(path.dirname(process.execPath), 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
-  ];
-  try {
-    candidates.push(createRequire(import.meta.url).resolve('node-gyp/bin/node-gyp.js'));
-  } catch {
-    // not a dependency here: the npm copies above are the usual ones
-  }
-  return candidates.find((file) => file && existsSync(file)) ?? null;
 }
 
 /**

@@ -27,6 +27,7 @@ import {
   type BuildStamp,
   type NativeRuntime,
 } from '../src-main/api/electron-native';
+import { findNodeGyp } from './find-node-gyp.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const TAG = 'Electron better-sqlite3';
@@ -176,7 +177,7 @@ function prebuilt(source: string, dir: string, target: BuildTarget, verbose: boo
 /** node-gyp against Electron's headers, in a copy of the sources (binding.gyp, src, deps). */
 function compiled(source: string, dir: string, target: BuildTarget, verbose: boolean): Made {
   for (const entry of ['binding.gyp', 'package.json', 'src', 'deps']) fs.cpSync(path.join(source, entry), path.join(dir, entry), { recursive: true });
-  const gyp = nodeGyp();
+  const gyp = findNodeGyp();
   if (!gyp) return 'node-gyp not found (it ships with npm)';
   const args = [
     gyp,
@@ -220,22 +221,6 @@ console.log(JSON.stringify({ modules: process.versions.modules }));\n`,
   } catch {
     return `unexpected output from the check: ${lastLine(r.stdout)}`;
   }
-}
-
-/** npm's own node-gyp: on PATH in npm scripts, else found beside npm (as scripts/build-native.js). */
-function nodeGyp(): string | null {
-  const candidates = [
-    process.env.npm_config_node_gyp,
-    process.env.npm_execpath && path.join(path.dirname(process.env.npm_execpath), '..', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
-    path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
-    path.join(path.dirname(process.execPath), 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
-  ];
-  try {
-    candidates.push(require.resolve('node-gyp/bin/node-gyp.js', { paths: [ROOT] }));
-  } catch {
-    // not installed as a package: npm's copy above
-  }
-  return candidates.find((f): f is string => !!f && fs.existsSync(f)) ?? null;
 }
 
 export interface EnsureOptions {

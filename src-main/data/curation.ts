@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { readAndDispose } from '../backend';
 import { embedTexts, normalizeRow, type ClipModel } from '../clip';
 import type { JobContext } from '../jobs/context';
-import { computeFeatures, imagesWithFeatures, loadFeatures } from './features';
+import { featuresFor, loadFeatures } from './features';
 import type { ClassInfo, ProjectStore, SplitName } from './store';
 
 export interface DuplicateGroup {
@@ -192,15 +192,11 @@ export async function findNearDuplicates(
   ctx?: JobContext,
 ): Promise<DuplicatePair[]> {
   const images = store.listImages(datasetId, { includeExcluded: true });
-  const { modelId } = await computeFeatures(store, model, { imageIds: images.map((i) => i.id) }, ctx);
+  const { summary, present } = await featuresFor(store, model, images, ctx);
   return nearDuplicatePairs(
     store,
-    modelId,
-    imagesWithFeatures(
-      store,
-      modelId,
-      images.map((i) => i.id),
-    ),
+    summary.modelId,
+    present.map((i) => i.id),
     opts.threshold,
   );
 }
@@ -248,12 +244,9 @@ export async function searchByText(
   if (!text) throw new Error('the search text is empty');
   const limit = opts.limit ?? DEFAULT_SEARCH_LIMIT;
   const images = store.listImages(datasetId, { includeExcluded: true });
-  const { modelId } = await computeFeatures(store, model, { imageIds: images.map((i) => i.id) }, ctx);
-  const ids = imagesWithFeatures(
-    store,
-    modelId,
-    images.map((i) => i.id),
-  );
+  const { summary, present } = await featuresFor(store, model, images, ctx);
+  const modelId = summary.modelId;
+  const ids = present.map((i) => i.id);
   if (ids.length === 0) return [];
   const [q] = await embedTexts(model, [text], ctx);
   normalizeRow(q);

@@ -8,7 +8,7 @@ import type { ClipModel } from '../clip/types';
 import { DEFAULT_TEMPLATE } from '../lamm/config';
 import { normaliseRows } from '../lamm/evaluate';
 import { zeroShotTextFeatures } from '../lamm/zeroshot';
-import { computeFeatures, featureCacheKey, imagesWithFeatures, loadFeatures } from './features';
+import { featureCacheKey, featuresFor, loadFeatures } from './features';
 import { getRunTensor } from './run-tensors';
 import { DEFAULT_UMAP, placeAmongImages, UMAP_MIN_POINTS, type UmapParams } from './projection';
 import { runOffThread } from '../jobs/compute';
@@ -72,16 +72,8 @@ export async function buildEmbeddingMap(
   const started = Date.now();
   const all = store.listImages(datasetId, { includeExcluded: true });
   if (all.length === 0) throw new Error('the dataset has no images to map');
-  const features = await computeFeatures(store, model, { imageIds: all.map((i) => i.id), views: 1 }, ctx);
+  const { summary: features, present: images } = await featuresFor(store, model, all, ctx);
   throwIfCancelled(ctx);
-  const has = new Set(
-    imagesWithFeatures(
-      store,
-      features.modelId,
-      all.map((i) => i.id),
-    ),
-  );
-  const images = all.filter((i) => has.has(i.id));
   if (images.length === 0) throw new Error('none of the images could be decoded');
   const ids = images.map((i) => i.id);
   const p = model.config.projectionDim;

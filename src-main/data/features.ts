@@ -196,6 +196,23 @@ export function loadFeatures(store: ProjectStore, modelId: number, imageIds: rea
   return out ?? new Float32Array(0);
 }
 
+/**
+ * computeFeatures for `images` (`views` of each), then those of them that have their view-0
+ * feature, in the order given: the images that would not decode drop out here.
+ */
+export async function featuresFor<T extends { id: number }>(
+  store: ProjectStore,
+  model: ClipModel,
+  images: readonly T[],
+  ctx?: JobContext,
+  views = 1,
+): Promise<{ summary: FeatureSummary; present: T[] }> {
+  const ids = images.map((i) => i.id);
+  const summary = await computeFeatures(store, model, { imageIds: ids, views }, ctx);
+  const has = new Set(imagesWithFeatures(store, summary.modelId, ids));
+  return { summary, present: images.filter((i) => has.has(i.id)) };
+}
+
 /** Which of `imageIds` have view `view` cached for the model. */
 export function imagesWithFeatures(store: ProjectStore, modelId: number, imageIds: readonly number[], view = 0): number[] {
   const has = store.stmt('SELECT 1 FROM features WHERE model_id = ? AND view = ? AND image_id = ?');

@@ -11,7 +11,7 @@ import type { ClipModel } from '../clip';
 import { silentContext, type JobContext } from '../jobs/context';
 import { DEFAULT_TEMPLATE } from '../lamm/config';
 import { zeroShotTextFeatures } from '../lamm/zeroshot';
-import { computeFeatures, imagesWithFeatures, loadFeatures } from './features';
+import { featuresFor, loadFeatures } from './features';
 import { DEFAULT_FOLDS, PROBE_DEFAULTS } from './probe';
 import { runOffThread } from '../jobs/compute';
 import type { ProjectStore, SplitName } from './store';
@@ -184,15 +184,7 @@ export async function findLabelIssues(
   if (!ISSUE_FILTERS.includes(filter)) throw new Error(`filter must be one of ${ISSUE_FILTERS.join(', ')}, got "${String(filter)}"`);
   const folds = opts.folds ?? DEFAULT_FOLDS;
   const images = store.listImages(datasetId, opts.split ? { split: opts.split } : {});
-  const features = await computeFeatures(store, model, { imageIds: images.map((i) => i.id) }, ctx);
-  const ids = new Set(
-    imagesWithFeatures(
-      store,
-      features.modelId,
-      images.map((i) => i.id),
-    ),
-  );
-  const checked = images.filter((i) => ids.has(i.id));
+  const { summary: features, present: checked } = await featuresFor(store, model, images, ctx);
   const classes = store.listClasses(datasetId);
   const classIndex = new Map(classes.map((c, k) => [c.id, k]));
   const labels = Int32Array.from(checked, (img) => classIndex.get(img.classId)!);

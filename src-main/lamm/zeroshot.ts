@@ -5,7 +5,7 @@
 import { currentBackend, describeBackend } from '../backend';
 import { embedTexts, type ClipModel } from '../clip';
 import { CancelledError, type JobContext } from '../jobs/context';
-import { computeFeatures, imagesWithFeatures, loadFeatures, registerClipModel, type FeatureSummary } from '../data/features';
+import { featuresFor, loadFeatures, registerClipModel, type FeatureSummary } from '../data/features';
 import type { ProjectStore, RunMetrics, SplitName } from '../data/store';
 import { checkTemplate, DEFAULT_TEMPLATE } from './config';
 import { accuracyOf, argmax, classProbabilities, normaliseRows } from './evaluate';
@@ -91,7 +91,7 @@ export async function runZeroShot(store: ProjectStore, model: ClipModel, opts: Z
   });
   try {
     const started = Date.now();
-    const features = await computeFeatures(store, model, { imageIds: images.map((i) => i.id), views: 1 }, ctx);
+    const { summary: features, present: kept } = await featuresFor(store, model, images, ctx);
     const featuresDone = Date.now();
 
     const width = model.config.projectionDim;
@@ -101,14 +101,6 @@ export async function runZeroShot(store: ProjectStore, model: ClipModel, opts: Z
       templates,
       ctx,
     );
-    const evaluated = new Set(
-      imagesWithFeatures(
-        store,
-        features.modelId,
-        images.map((i) => i.id),
-      ),
-    );
-    const kept = images.filter((i) => evaluated.has(i.id));
     if (kept.length === 0) throw new Error('none of the images could be decoded');
     const imageFeatures = loadFeatures(
       store,

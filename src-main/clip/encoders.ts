@@ -146,19 +146,6 @@ function blockForward(
   return { out, acts: { q, k, v, probs, afterAttention, preActivation } };
 }
 
-function block(
-  h: tf.Tensor2D,
-  b: Block,
-  t: TowerConfig,
-  batch: number,
-  len: number,
-  mask?: tf.Tensor2D,
-  past?: Past,
-  capture?: (k: tf.Tensor2D, v: tf.Tensor2D) => void,
-): tf.Tensor2D {
-  return blockForward(h, b, t, batch, len, mask, past, capture).out;
-}
-
 /**
  * dL/dx of a frozen block given dL/d(out) and what its forward pass kept: the chain rule
  * through blockForward, in reverse. The prefix's keys/values are constants.
@@ -205,7 +192,7 @@ function frozenBlock(h: tf.Tensor2D, b: Block, t: TowerConfig, batch: number, le
 
 /** The block to run: hand-written gradients for frozen weights, autodiff for trainable ones. */
 function anyBlock(h: tf.Tensor2D, b: Block, t: TowerConfig, batch: number, len: number, mask?: tf.Tensor2D, past?: Past): tf.Tensor2D {
-  return b.fc1.wt instanceof tf.Variable ? block(h, b, t, batch, len, mask, past) : frozenBlock(h, b, t, batch, len, mask, past);
+  return b.fc1.wt instanceof tf.Variable ? blockForward(h, b, t, batch, len, mask, past).out : frozenBlock(h, b, t, batch, len, mask, past);
 }
 
 /**
@@ -373,10 +360,10 @@ export function textPrefix(w: TextWeights, cfg: TextConfig, prefixEmbeds: tf.Ten
     let h = tf.add(prefixEmbeds, tf.slice(w.positionEmbedding, [0, 0], [len, width])) as tf.Tensor2D;
     const mask = causalMask(len);
     for (const b of w.blocks) {
-      h = block(h, b, cfg, 1, len, mask, undefined, (k, v) => {
+      h = blockForward(h, b, cfg, 1, len, mask, undefined, (k, v) => {
         keys.push(tf.keep(k));
         values.push(tf.keep(v));
-      });
+      }).out;
     }
   });
   return { length: len, keys, values };

@@ -14,6 +14,7 @@ const MARK_STYLE = { size: [5, 5, 9, 4, 9], opacity: [0.85, 0.45, 1, 0.12, 1] };
 /** Names drawn beside label points up to this many labels; above it, only markers and arrows. */
 const MAX_NAMED_LABELS = 80;
 const MAX_RINGS = 5000;
+const FLAGGED = MARKS.indexOf('flagged');
 /** Coordinates in [-1, 1] are drawn at this scale, so points on the edge are not cut off. */
 const PAD = 0.92;
 /** A press that moves less than this (CSS px) is a click; a click picks a point within PICK_PX. */
@@ -72,8 +73,8 @@ export function ScatterMap(props: ScatterMapProps) {
   /** Pixels per unit with the whole map in view at the current size (null before the first layout). */
   const fitted = useRef<number | null>(null);
   const size = useRef({ width: 1, height: 1 });
-  /** The positions as drawn (scaled by PAD): what picking tests against. */
-  const drawnXY = useRef({ x: new Float32Array(0), y: new Float32Array(0) });
+  /** The positions as drawn (scaled by PAD), what picking tests against, and the flagged points that get a ring (at most MAX_RINGS). */
+  const drawnXY = useRef({ x: new Float32Array(0), y: new Float32Array(0), flagged: [] as number[] });
   const selection = useRef<number[]>([]);
   const gesture = useRef<Gesture | null>(null);
   const frame = useRef(0);
@@ -110,13 +111,11 @@ export function ScatterMap(props: ScatterMapProps) {
     g.setTransform(dpr, 0, 0, dpr, 0, 0);
     g.clearRect(0, 0, w, h);
     const at = (x: number, y: number) => toScreen(x * PAD, y * PAD);
-    let rings = 0;
     g.strokeStyle = '#e03131';
     g.lineWidth = 1.5;
-    for (let i = 0; i < data.mark.length && rings < MAX_RINGS; i++) {
-      if (data.mark[i] !== 4) continue;
-      rings++;
-      const [x, y] = at(data.x[i], data.y[i]);
+    const drawnAt = drawnXY.current;
+    for (const i of drawnAt.flagged) {
+      const [x, y] = toScreen(drawnAt.x[i], drawnAt.y[i]);
       g.beginPath();
       g.arc(x, y, 7, 0, 2 * Math.PI);
       g.stroke();
@@ -238,7 +237,9 @@ export function ScatterMap(props: ScatterMapProps) {
     const { data, colors } = props;
     const x = data.x.map((v) => v * PAD);
     const y = data.y.map((v) => v * PAD);
-    drawnXY.current = { x, y };
+    const flagged: number[] = [];
+    for (let i = 0; i < data.mark.length && flagged.length < MAX_RINGS; i++) if (data.mark[i] === FLAGGED) flagged.push(i);
+    drawnXY.current = { x, y, flagged };
     l.setPalette(colors);
     l.setPoints(x, y, data.color, data.mark);
     if (selection.current.some((i) => i >= x.length)) select([]);
